@@ -1,0 +1,39 @@
+# hpo-arena: everything needs only python3 (3.11+) and make.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench chapter lint clean
+
+# Create the virtual environment and install the project (re-run when pyproject changes).
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# The newcomer's first look: a small study that fills every table, then its report.
+run: $(STAMP)
+	$(PY) -m benchmarks.run +experiment=demo
+	$(PY) -m analysis.report results/demo
+
+# The default test suite (fast; slow and benchmark tests excluded or run once unmeasured).
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+# Performance targets: pytest-benchmark ratios against the raw libraries, saved under .benchmarks/.
+bench: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider --benchmark-enable --benchmark-autosave \
+		--benchmark-storage=.benchmarks tests/bench
+
+# The chapter study (resumes where it stopped), then its report.
+chapter: $(STAMP)
+	$(PY) -m benchmarks.run +experiment=chapter
+	$(PY) -m analysis.report results/chapter
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The study runner: configuration, the cell loop, executors, recording and summary."""

@@ -1,0 +1,121 @@
+"""Executors: where cells run. Results always come back to the driver, which writes them.
+
+`local` runs cells in this process (n_jobs=1) or in a pool of `n_jobs` spawned processes;
+each cell is deterministic, so the rows do not depend on where or in which order it ran.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import functools
+import importlib.metadata
+import multiprocessing
+import platform
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from benchmarks.recorder import SCHEMA_VERSION, write_cell
+from benchmarks.runner import CellResult, CellSpec, run_cell
+
+__all__ = ["execute_cell", "run_local", "write_result"]
+
+LIBRARIES = (
+    "numpy", "scipy", "scikit-learn", "optuna", "cmaes", "hyperopt", "ray", "lightgbm",
+    "torch", "pandas", "pyarrow", "hydra-core", "omegaconf",
+)
+
+
+def execute_cell(spec: CellSpec, on_report: Callable[[], None] | None = None) -> CellResult:
+    """Run one cell and attach where and when it ran (for the file metadata)."""
+    started = _now()
+    result = run_cell(spec, on_report)
+    result.info.update(
+        started=started,
+        finished=_now(),
+        host=socket.gethostname(),
+        python=platform.python_version(),
+        platform=platform.platform(),
+        versions=library_versions(),
+    )
+    return result
+
+
+def run_local(
+    cells: Sequence[CellSpec],
+    n_jobs: int,
+    on_report: Callable[[], None] | None = None,
+) -> Iterator[CellResult]:
+    """Yield each cell's result as it completes (in order when n_jobs=1)."""
+    if n_jobs <= 1 or len(cells) <= 1:
+        for spec in cells:
+            yield execute_cell(spec, on_report)
+        return
+    # Spawned (not forked) workers: forking after torch/LightGBM threads started can hang.
+    context = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=min(n_jobs, len(cells)), mp_context=context) as pool:
+        futures = [pool.submit(execute_cell, spec) for spec in cells]
+        try:
+            for future in cf.as_completed(futures):
+                yield future.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
+def write_result(result: CellResult, path: Path) -> None:
+    """Write a finished cell with its metadata (atomically; never overwrites)."""
+    from benchmarks.config import CELL_KEYS
+
+    config = result.spec.config
+    metadata = {
+        "schema_version": SCHEMA_VERSION,
+        "cell_config": {key: config.get(key) for key in CELL_KEYS},
+        "config": config,
+        "study": result.spec.study,
+        "problem": result.spec.problem,
+        "optimizer": result.spec.optimizer,
+        "seed": result.spec.seed,
+        "git_commit": git_commit(),
+        **result.info,
+    }
+    write_cell(path, result.columns, metadata)
+
+
+@functools.cache
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries that can change results."""
+    out = {}
+    for name in LIBRARIES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    out["python"] = sys.version.split()[0]
+    return out
+
+
+@functools.cache
+def git_commit() -> str | None:
+    """The project's git commit, with '-dirty' when the work tree has changes."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{sha}-dirty" if dirty else sha
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

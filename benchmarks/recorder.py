@@ -1,0 +1,111 @@
+"""Results on disk: the report schema (version 1), atomic cell files, metadata.
+
+One Parquet file per cell at ``<results_dir>/<study>/<problem>/<optimizer>/seed=<n>.parquet``.
+Every file has the same columns, so the tree reads as one dataset with pandas, pyarrow,
+polars or DuckDB. A file appears only when its cell is complete (temp file + hard link,
+which refuses to replace an existing file) and is never overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+__all__ = [
+    "METADATA_KEY",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "TIMING_COLUMNS",
+    "cell_path",
+    "read_cell_metadata",
+    "remove_stale_temp_files",
+    "write_cell",
+]
+
+SCHEMA_VERSION = 1
+METADATA_KEY = b"hpo_arena"
+
+#: The report schema, version 1. `loss` is `value` turned to minimize; `best_loss` is the
+#: incumbent (best loss over the cell's non-failed reports so far). `units` are the compute
+#: units of this report, `cum_units` the cell's total so far, `virtual_time` the simulated
+#: workers' clock (in compute units). `config` is JSON with sorted keys. `test_value` and
+#: `true_value` (noise-free objective) are null where a problem has none; other metrics go
+#: to `metrics` (JSON). `error` says why a report failed.
+SCHEMA = pa.schema(
+    [
+        ("study", pa.string()),
+        ("problem", pa.string()),
+        ("optimizer", pa.string()),
+        ("seed", pa.int64()),
+        ("trial", pa.int64()),
+        ("parent_trial", pa.int64()),
+        ("step", pa.int64()),
+        ("value", pa.float64()),
+        ("loss", pa.float64()),
+        ("status", pa.string()),
+        ("units", pa.int64()),
+        ("cum_units", pa.int64()),
+        ("virtual_time", pa.float64()),
+        ("wall_time", pa.float64()),
+        ("optimizer_time", pa.float64()),
+        ("best_loss", pa.float64()),
+        ("config", pa.string()),
+        ("test_value", pa.float64()),
+        ("true_value", pa.float64()),
+        ("metrics", pa.string()),
+        ("error", pa.string()),
+    ]
+)
+
+#: Columns that measure real time; they differ between otherwise identical runs.
+TIMING_COLUMNS = ("wall_time", "optimizer_time")
+
+
+def cell_path(results_dir: Path, study: str, problem: str, optimizer: str, seed: int) -> Path:
+    """Where the file of one cell lives."""
+    return Path(results_dir) / study / problem / optimizer / f"seed={seed}.parquet"
+
+
+def write_cell(path: Path, columns: Mapping[str, list], metadata: Mapping[str, Any]) -> None:
+    """Write a complete cell atomically; raise FileExistsError if the file exists.
+
+    The table goes to a hidden temp file beside the target (ignored by dataset readers),
+    then is hard-linked into place, which fails rather than replace an existing file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pydict(dict(columns), schema=SCHEMA)
+    meta = {METADATA_KEY: json.dumps(metadata, sort_keys=True, default=str).encode()}
+    table = table.replace_schema_metadata(meta)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        pq.write_table(table, tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_cell_metadata(path: Path) -> dict[str, Any]:
+    """The metadata written with a cell (schema version, config, versions, times)."""
+    meta = pq.read_schema(path).metadata or {}
+    if METADATA_KEY not in meta:
+        raise ValueError(f"{path} has no hpo-arena metadata; it was not written by hpo-arena.")
+    return json.loads(meta[METADATA_KEY])
+
+
+def remove_stale_temp_files(study_dir: Path) -> int:
+    """Delete temp files left by a killed writer under a study folder; return the count."""
+    n = 0
+    if Path(study_dir).is_dir():
+        for tmp in Path(study_dir).rglob(".seed=*.parquet.*.tmp"):
+            tmp.unlink(missing_ok=True)
+            n += 1
+    return n

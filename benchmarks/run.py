@@ -1,0 +1,129 @@
+"""The command line: ``python -m benchmarks.run problem=<p> optimizer=<o> seeds=[0,1,2]``.
+
+Composes the study with Hydra's compose API (overrides and ``-m`` sweeps in Hydra's
+grammar), validates every job before any compute, skips complete cells, runs the rest,
+writes one Parquet file per cell and prints one summary table over all jobs.
+Exit codes: 0 done, 2 bad input (one sentence, nothing written), 1 unexpected error.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+__all__ = ["main"]
+
+log = logging.getLogger("benchmarks")
+
+USAGE = """usage: python -m benchmarks.run [-m] [--cfg] [key=value ...]
+
+  -m, --multirun   sweep comma-separated values: problem=branin,hartmann6 optimizer=random,tpe
+  --cfg            print the composed configuration(s) and exit
+  -h, --help       show this help
+
+keys: study, results_dir, seeds, budget.trials, budget.units, budget.seconds, workers,
+      n_jobs, trial_timeout, problem.<setting>, optimizer.<setting>
+groups (a file in conf/<group>/ is a value):
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    from benchmarks.config import UserError, group_options
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if any(a in ("-h", "--help") for a in args):
+        print(USAGE + "\n".join(f"  {g}: {', '.join(group_options(g))}"
+                                for g in ("problem", "optimizer", "executor", "experiment")))
+        return 0
+    multirun = any(a in ("-m", "--multirun") for a in args)
+    show_cfg = "--cfg" in args
+    overrides = [a for a in args if a not in ("-m", "--multirun", "--cfg")]
+    unknown = [a for a in overrides if a.startswith("-")]
+    _setup_logging()
+    try:
+        if unknown:
+            raise UserError(f"unknown option `{unknown[0]}`; the options are -m, --cfg and --help.")
+        return _run(overrides, multirun, show_cfg)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: complete cells are saved; rerun the same command to resume.",
+              file=sys.stderr)
+        return 130
+
+
+def _run(overrides: list[str], multirun: bool, show_cfg: bool) -> int:
+    from benchmarks.config import UserError, compose_jobs, plan_cells, validate
+    from benchmarks.recorder import remove_stale_temp_files
+
+    jobs = compose_jobs(overrides, multirun)
+    if show_cfg:
+        for job in jobs:
+            print(OmegaConf.to_yaml(job.cfg))
+        return 0
+    for job in jobs:
+        validate(job)
+    todo, done = plan_cells(jobs)
+    executor = {job.cfg.executor.kind for job in jobs}
+    if len(executor) != 1:
+        raise UserError(f"all jobs of a run must use one executor; got {sorted(executor)}.")
+    n_jobs = max(int(job.cfg.n_jobs) for job in jobs)
+    studies = sorted({Path(j.cfg.results_dir) / j.cfg.study for j in jobs})
+    for study_dir in studies:
+        remove_stale_temp_files(study_dir)
+    if done:
+        log.info("skipping %d complete cell(s) already in %s", len(done),
+                 ", ".join(map(str, studies)))
+    paths = [path for _, path in todo] + done
+    if todo:
+        _execute(executor.pop(), todo, n_jobs, jobs[0].cfg.executor)
+    from benchmarks.summary import summarize, summary_table
+
+    print(summary_table(summarize(sorted(set(paths)))))
+    if todo:
+        print(f"\nwrote {len(todo)} cell(s) under {', '.join(map(str, studies))}")
+    return 0
+
+
+def _execute(kind: str, todo: list, n_jobs: int, executor_cfg: Any) -> None:
+    from tqdm import tqdm
+
+    from benchmarks.executors import run_local, write_result
+
+    specs = [spec for spec, _ in todo]
+    by_key = {(s.study, s.problem, s.optimizer, s.seed): path for s, path in todo}
+    bar = tqdm(total=len(specs), unit="cell", desc="cells", file=sys.stderr, disable=None)
+    trial_bar = tqdm(unit="report", desc="reports", file=sys.stderr, disable=None, leave=False)
+    try:
+        if kind == "ray":
+            from benchmarks.ray_executor import run_ray
+
+            results = run_ray(specs, executor_cfg)
+        else:
+            results = run_local(specs, n_jobs, on_report=trial_bar.update if n_jobs <= 1 else None)
+        for result in results:
+            s = result.spec
+            path = by_key[(s.study, s.problem, s.optimizer, s.seed)]
+            write_result(result, path)
+            bar.update()
+            bar.set_postfix_str(f"{s.problem}/{s.optimizer}/seed={s.seed}")
+    finally:
+        trial_bar.close()
+        bar.close()
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    for noisy in ("optuna", "hyperopt", "ray", "lightgbm"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

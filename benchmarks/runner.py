@@ -1,0 +1,357 @@
+"""The runner: one cell's loop of ask → train → report → tell, on a virtual clock.
+
+`workers` asynchronous workers are simulated on a clock counted in compute units: each
+running job's next report is an event at (job's clock + units of that report); events are
+handled in time order, ties first-in first-out. Training itself happens locally, one
+report at a time, so a cell's rows depend only on its spec and seed, never on timing
+(except for budgets in seconds and per-trial timeouts, which are wall-clock by nature).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import logging
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmarks.building import build_optimizer, build_problem
+from optimizers.base import Decision, Job, JobKind, Optimizer, Status
+from problems.base import Problem, Report, Trial, config_key
+
+__all__ = ["Budget", "CellResult", "CellSpec", "run_cell"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What a cell may spend; it stops at whichever limit comes first (None: no limit).
+
+    `trials` counts trials created (new and cloned), `units` compute units reported,
+    `seconds` wall-clock seconds since the cell started.
+    """
+
+    trials: int | None = None
+    units: int | None = None
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """Everything needed to run one cell, picklable for process pools and Ray tasks."""
+
+    study: str
+    problem: str
+    optimizer: str
+    seed: int
+    problem_conf: Mapping[str, Any]
+    optimizer_conf: Mapping[str, Any]
+    budget: Budget
+    workers: int = 1
+    trial_timeout: float | None = None
+    #: The resolved configuration of the cell, recorded in the file metadata.
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CellResult:
+    """Columns of the cell's reports (schema version 1) and facts for the metadata."""
+
+    spec: CellSpec
+    columns: dict[str, list]
+    info: dict[str, Any]
+
+
+class TrialTimeoutError(Exception):
+    """A trial ran past `trial_timeout` seconds of wall time."""
+
+
+@dataclass
+class _Active:
+    """A job in progress on a simulated worker."""
+
+    job: Job
+    trial: Trial
+    reports: Iterator[Report]
+    clock: float  # the job's virtual time after its last scheduled report
+    config_json: str
+    target: int
+    seconds: float = 0.0  # wall seconds this trial has trained, for the timeout
+
+
+class _Columns:
+    """Row buffer, one list per column, appended in the order rows are recorded."""
+
+    def __init__(self, spec: CellSpec) -> None:
+        self.spec = spec
+        self.data: dict[str, list] = {
+            name: []
+            for name in (
+                "study problem optimizer seed trial parent_trial step value loss status units "
+                "cum_units virtual_time wall_time optimizer_time best_loss config test_value "
+                "true_value metrics error"
+            ).split()
+        }
+
+    def add(self, **row: Any) -> None:
+        spec = self.spec
+        row.update(study=spec.study, problem=spec.problem, optimizer=spec.optimizer,
+                   seed=spec.seed)
+        for name, column in self.data.items():
+            column.append(row.get(name))
+
+
+def run_cell(spec: CellSpec, on_report: Callable[[], None] | None = None) -> CellResult:
+    """Run one cell to the end of its budget (or until the optimizer is done)."""
+    problem = build_problem(spec.problem_conf)
+    optimizer = build_optimizer(spec.optimizer_conf, problem, spec.seed)
+    try:
+        return _Loop(spec, problem, optimizer, on_report).run()
+    finally:
+        optimizer.close()
+
+
+class _Loop:
+    def __init__(
+        self,
+        spec: CellSpec,
+        problem: Problem,
+        optimizer: Optimizer,
+        on_report: Callable[[], None] | None,
+    ) -> None:
+        self.spec, self.problem, self.optimizer = spec, problem, optimizer
+        self.on_report = on_report
+        self.rows = _Columns(spec)
+        self.events: list[tuple[float, int, _Active, Report | BaseException]] = []
+        self.sequence = itertools.count()
+        self.paused: dict[int, Trial] = {}  # trials that may be resumed or cloned
+        self.parents: dict[int, int | None] = {}
+        self.free_workers = spec.workers
+        self.clock = 0.0
+        self.n_trials = 0
+        self.cum_units = 0
+        self.best_loss = math.inf
+        self.optimizer_seconds = 0.0
+        self.start = time.perf_counter()
+        self.stop_reason = ""
+        self.max_step = 1 if problem.fidelity is None else problem.fidelity.max
+
+    # -- main loop -------------------------------------------------------------------------
+    def run(self) -> CellResult:
+        budget = self.spec.budget
+        asking = True
+        while True:
+            while asking and self.free_workers > 0:
+                if budget.trials is not None and self.n_trials >= budget.trials:
+                    asking, self.stop_reason = False, "trials"
+                    break
+                job = self._call(self.optimizer.ask)
+                if job is None:
+                    break
+                if job.kind is not JobKind.RESUME and budget.trials is not None and (
+                    self.n_trials >= budget.trials
+                ):
+                    asking, self.stop_reason = False, "trials"
+                    break
+                self._start(job)
+            if not self.events:
+                self.stop_reason = self.stop_reason or "optimizer done"
+                break
+            t, _, active, outcome = heapq.heappop(self.events)
+            self.clock = t
+            self._deliver(active, outcome)
+            if budget.units is not None and self.cum_units >= budget.units:
+                self.stop_reason = "units"
+                break
+            if budget.seconds is not None and self._elapsed() >= budget.seconds:
+                self.stop_reason = "seconds"
+                break
+        info = {
+            "stop_reason": self.stop_reason,
+            "n_trials": self.n_trials,
+            "cum_units": self.cum_units,
+            "virtual_time": self.clock,
+            "wall_time": self._elapsed(),
+            "optimizer_time": self.optimizer_seconds,
+            "deterministic": bool(self.optimizer.deterministic),
+            "dropped_jobs": len(self.events),
+            "problem_info": self.problem.describe(),
+        }
+        return CellResult(self.spec, self.rows.data, info)
+
+    # -- jobs -----------------------------------------------------------------------------
+    def _start(self, job: Job) -> None:
+        target = self.max_step if job.target is None else int(job.target)
+        if job.kind is JobKind.NEW:
+            trial = self.problem.trial(job.config, self.spec.seed)
+            self.parents[job.trial] = None
+            self.n_trials += 1
+        elif job.kind is JobKind.RESUME:
+            trial = self._held(job.trial, job)
+            if dict(job.config) != trial.config:
+                trial = trial.clone(job.config)
+        else:
+            trial = self._held(job.parent, job).clone(job.config)
+            self.parents[job.trial] = job.parent
+            self.n_trials += 1
+        if self.optimizer.keeps_trials:
+            self.paused.pop(job.trial, None)
+        active = _Active(
+            job=job,
+            trial=trial,
+            reports=trial.advance(target),
+            clock=self.clock,
+            config_json=config_key(trial.config),
+            target=target,
+        )
+        self.free_workers -= 1
+        self._schedule(active)
+
+    def _held(self, trial_id: int | None, job: Job) -> Trial:
+        try:
+            return self.paused[trial_id]  # type: ignore[index]
+        except KeyError:
+            raise RuntimeError(
+                f"{type(self.optimizer).__name__} asked to {job.kind} trial {trial_id}, "
+                "which is not paused (set `keeps_trials = True` on the optimizer)."
+            ) from None
+
+    def _schedule(self, active: _Active) -> None:
+        """Train the job's next report now and file it as an event at its virtual time."""
+        outcome: Report | BaseException | None
+        tick = time.perf_counter()
+        try:
+            with _deadline(self._time_left(active)):
+                outcome = next(active.reports, None)
+        except Exception as err:  # a failing trial is recorded, never fatal
+            outcome = err
+        active.seconds += time.perf_counter() - tick
+        if outcome is None:  # nothing left to train: the trial already reached its target
+            outcome = _AlreadyThere()
+        if isinstance(outcome, Report):
+            active.clock += outcome.units
+        heapq.heappush(self.events, (active.clock, next(self.sequence), active, outcome))
+
+    def _deliver(self, active: _Active, outcome: Report | BaseException) -> None:
+        job = active.job
+        if isinstance(outcome, _AlreadyThere):
+            last = active.trial.last_report
+            value = math.nan if last is None else last.value
+            self._close(active, Status.COMPLETED, value, active.trial.step)
+            return
+        if isinstance(outcome, BaseException):
+            self._record(active, None, Status.FAILED, error=_describe_error(outcome))
+            self._close(active, Status.FAILED, math.nan, active.trial.step, keep=False)
+            return
+        self.cum_units += outcome.units
+        if math.isnan(outcome.value):
+            self._record(active, outcome, Status.FAILED, error="objective is NaN")
+            self._close(active, Status.FAILED, math.nan, outcome.step, keep=False)
+            return
+        decision = self._call(self.optimizer.report, job.trial, outcome.step, outcome.value)
+        last = outcome.final or outcome.step >= active.target
+        if decision is Decision.STOP:
+            status = Status.PRUNED
+        elif last:
+            status = Status.COMPLETED
+        elif decision is Decision.PAUSE:
+            status = Status.PAUSED
+        else:
+            status = Status.RUNNING
+        self._record(active, outcome, status)
+        if status is Status.RUNNING:
+            self._schedule(active)
+        else:
+            self._close(active, status, outcome.value, outcome.step, keep=status is not Status.PRUNED)
+
+    def _close(self, active: _Active, status: Status, value: float, step: int,
+               keep: bool = True) -> None:
+        self.free_workers += 1
+        active.reports.close()
+        if keep and self.optimizer.keeps_trials:
+            self.paused[active.job.trial] = active.trial
+        self._call(self.optimizer.tell, active.job.trial, status, value, step)
+
+    # -- recording ------------------------------------------------------------------------
+    def _record(self, active: _Active, report: Report | None, status: Status,
+                error: str | None = None) -> None:
+        value = math.nan if report is None else report.value
+        loss = math.nan if report is None else self.optimizer.loss(value)
+        if status is not Status.FAILED and loss < self.best_loss:
+            self.best_loss = loss
+        metrics = dict(report.metrics) if report is not None else {}
+        test_value = metrics.pop("test_value", None)
+        true_value = metrics.pop("true_value", None)
+        self.rows.add(
+            trial=active.job.trial,
+            parent_trial=self.parents.get(active.job.trial),
+            step=active.trial.step if report is None else report.step,
+            value=value,
+            loss=loss,
+            status=status.value,
+            units=0 if report is None else report.units,
+            cum_units=self.cum_units,
+            virtual_time=self.clock,
+            wall_time=self._elapsed(),
+            optimizer_time=self.optimizer_seconds,
+            best_loss=self.best_loss if math.isfinite(self.best_loss) else None,
+            config=active.config_json,
+            test_value=None if test_value is None else float(test_value),
+            true_value=None if true_value is None else float(true_value),
+            metrics=json.dumps(metrics, sort_keys=True, default=float) if metrics else None,
+            error=error,
+        )
+        if self.on_report is not None:
+            self.on_report()
+
+    # -- time -----------------------------------------------------------------------------
+    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        tick = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            self.optimizer_seconds += time.perf_counter() - tick
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def _time_left(self, active: _Active) -> float | None:
+        timeout = self.spec.trial_timeout
+        return None if timeout is None else max(timeout - active.seconds, 1e-3)
+
+
+class _AlreadyThere(Exception):
+    """Marker: a job whose trial was already at (or past) its target."""
+
+
+def _describe_error(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+class _deadline:  # noqa: N801 - used as a context manager
+    """Raise TrialTimeoutError in the main thread after `seconds` (SIGALRM-based)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.armed = seconds is not None and threading.current_thread() is threading.main_thread()
+
+    def __enter__(self) -> None:
+        if self.armed:
+            self.previous = signal.signal(signal.SIGALRM, self._fire)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+
+    def _fire(self, signum: int, frame: object) -> None:
+        raise TrialTimeoutError("the trial ran past `trial_timeout`")

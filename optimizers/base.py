@@ -1,0 +1,152 @@
+"""The Optimizer contract: an HPO algorithm behind ask / report / tell.
+
+The runner owns the loop. It calls :meth:`Optimizer.ask` whenever a (simulated) worker is
+free, runs the returned :class:`Job` on the problem, passes each intermediate report to
+:meth:`Optimizer.report` (which may continue, stop or pause the trial), and closes the job
+with :meth:`Optimizer.tell`. Optimizers never loop, time, print or track the incumbent.
+
+Values passed to `report` and `tell` are in the problem's `direction`; use
+:meth:`Optimizer.loss` for a value to minimize. Each optimizer owns its random generators,
+seeded from the cell seed: no global RNG is read or written.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import numpy as np
+
+from problems.base import Direction, Fidelity
+from problems.space import SearchSpace
+
+__all__ = ["Decision", "Job", "JobKind", "Optimizer", "Status"]
+
+
+class JobKind(StrEnum):
+    """What a job asks of the runner."""
+
+    NEW = "new"  # create a trial of `config` and train it to `target`
+    RESUME = "resume"  # continue the paused trial `trial` to a higher `target` (promotion)
+    CLONE = "clone"  # copy the state of trial `parent` into a new trial with `config`
+
+
+class Decision(StrEnum):
+    """An optimizer's answer to an intermediate report."""
+
+    CONTINUE = "continue"
+    STOP = "stop"  # prune: the trial is abandoned
+    PAUSE = "pause"  # stop now; the trial may be resumed by a later job
+
+
+class Status(StrEnum):
+    """How a report or a job ended, as recorded in the results."""
+
+    RUNNING = "running"  # an intermediate report; the job went on
+    COMPLETED = "completed"  # the job reached its target
+    PAUSED = "paused"  # the optimizer paused the trial before its target
+    PRUNED = "pruned"  # the optimizer stopped the trial
+    FAILED = "failed"  # exception, NaN or timeout
+
+
+@dataclass(frozen=True)
+class Job:
+    """A unit of work handed to the runner.
+
+    Attributes:
+        kind: new trial, resume of a paused trial, or clone of another trial's state.
+        trial: id of the trial the job trains (new ids come from ``Optimizer.new_trial_id``).
+        config: the hyperparameters to train with.
+        target: fidelity step to train up to; None means the problem's maximum.
+        parent: for CLONE jobs, the trial whose state is copied.
+    """
+
+    kind: JobKind
+    trial: int
+    config: Mapping[str, Any]
+    target: int | None = None
+    parent: int | None = None
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Optimizer(ABC):
+    """Base class of every optimizer, native or adapter.
+
+    Args:
+        space: the problem's search space.
+        fidelity: the problem's fidelity axis, or None for single-fidelity problems.
+        direction: "minimize" or "maximize".
+        seed: the cell seed; library samplers are seeded with it unchanged.
+    """
+
+    #: Multi-fidelity methods set this; the runner refuses problems without a fidelity.
+    needs_fidelity: ClassVar[bool] = False
+    #: Whether trials may be resumed or cloned later (the runner then keeps their state).
+    keeps_trials: ClassVar[bool] = False
+    #: False when results depend on timing (e.g. real parallel execution).
+    deterministic: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        fidelity: Fidelity | None,
+        direction: Direction,
+        seed: int,
+    ) -> None:
+        if direction not in ("minimize", "maximize"):
+            raise ValueError(
+                f"`direction` must be 'minimize' or 'maximize', got {direction!r}."
+            )
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise ValueError(f"`seed` must be a non-negative int, got {seed!r}.")
+        if self.needs_fidelity and fidelity is None:
+            raise ValueError(
+                f"{type(self).__name__} needs a problem with a fidelity; this one has none."
+            )
+        self.space = space
+        self.fidelity = fidelity
+        self.direction = direction
+        self.seed = int(seed)
+        self._next_id = 0
+
+    # -- the three calls of the runner ---------------------------------------------------
+    @abstractmethod
+    def ask(self) -> Job | None:
+        """The next job, or None when nothing can start until a running job ends.
+
+        None while no job is running means the optimizer is done.
+        """
+
+    def report(self, trial: int, step: int, value: float) -> Decision:
+        """An intermediate report of a running job; by default every job runs on."""
+        return Decision.CONTINUE
+
+    @abstractmethod
+    def tell(self, trial: int, status: Status, value: float, step: int) -> None:
+        """Close the job of `trial`: `status` completed, paused, pruned or failed; `value`
+        is its last value (NaN when failed) at fidelity `step`."""
+
+    def close(self) -> None:
+        """Release resources (library studies, actors) at the end of the cell."""
+
+    # -- helpers for subclasses ----------------------------------------------------------
+    def new_trial_id(self) -> int:
+        """A fresh trial id, counting from 0 in the order trials are created."""
+        tid = self._next_id
+        self._next_id += 1
+        return tid
+
+    def loss(self, value: float) -> float:
+        """The value to minimize; NaN (failed) becomes +inf so it is never preferred."""
+        if value is None or math.isnan(value):
+            return math.inf
+        return float(value) if self.direction == "minimize" else -float(value)
+
+    @property
+    def max_step(self) -> int | None:
+        """The problem's maximum fidelity step (None for single-fidelity problems)."""
+        return None if self.fidelity is None else self.fidelity.max
