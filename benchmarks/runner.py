@@ -145,6 +145,11 @@ class _Loop:
 
     # -- main loop -------------------------------------------------------------------------
     def run(self) -> CellResult:
+        if self.optimizer.drives_own_loop:
+            self.optimizer.drive(self.problem, self.spec.budget, self.spec.workers,
+                                 self._record_external)
+            self.stop_reason = "optimizer done"
+            return self._result()
         budget = self.spec.budget
         asking = True
         while True:
@@ -173,6 +178,9 @@ class _Loop:
             if budget.seconds is not None and self._elapsed() >= budget.seconds:
                 self.stop_reason = "seconds"
                 break
+        return self._result()
+
+    def _result(self) -> CellResult:
         info = {
             "stop_reason": self.stop_reason,
             "n_trials": self.n_trials,
@@ -280,6 +288,20 @@ class _Loop:
         self._call(self.optimizer.tell, active.job.trial, status, value, step)
 
     # -- recording ------------------------------------------------------------------------
+    def _record_external(self, trial: int, parent: int | None, config: Mapping[str, Any],
+                         report: Report | None, status: Status, error: str | None = None) -> None:
+        """Record a report of a self-driven optimizer; its clock is the units so far."""
+        if trial not in self.parents:
+            self.parents[trial] = parent
+            self.n_trials += 1
+        if report is not None:
+            self.cum_units += report.units
+        self.clock = float(self.cum_units)
+        stand_in = _Active(Job(JobKind.NEW, trial, config), _Stub(report), iter(()), self.clock,
+                           config_key(config), 0)
+        self._record(stand_in, report, status, error)
+
+
     def _record(self, active: _Active, report: Report | None, status: Status,
                 error: str | None = None) -> None:
         value = math.nan if report is None else report.value
@@ -325,6 +347,13 @@ class _Loop:
     def _time_left(self, active: _Active) -> float | None:
         timeout = self.spec.trial_timeout
         return None if timeout is None else max(timeout - active.seconds, 1e-3)
+
+
+class _Stub:
+    """The little of a Trial that recording needs, for self-driven optimizers."""
+
+    def __init__(self, report: Report | None) -> None:
+        self.step = 0 if report is None else report.step
 
 
 class _AlreadyThere(Exception):

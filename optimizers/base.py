@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -24,7 +24,7 @@ import numpy as np
 from problems.base import Direction, Fidelity
 from problems.space import SearchSpace
 
-__all__ = ["Decision", "Job", "JobKind", "Optimizer", "Status"]
+__all__ = ["Decision", "Job", "JobKind", "Optimizer", "RecordFn", "Status"]
 
 
 class JobKind(StrEnum):
@@ -73,6 +73,10 @@ class Job:
     info: Mapping[str, Any] = field(default_factory=dict)
 
 
+#: record(trial, parent, config, report, status, error=None) for self-driven optimizers.
+RecordFn = Callable[..., None]
+
+
 class Optimizer(ABC):
     """Base class of every optimizer, native or adapter.
 
@@ -89,6 +93,9 @@ class Optimizer(ABC):
     keeps_trials: ClassVar[bool] = False
     #: False when results depend on timing (e.g. real parallel execution).
     deterministic: ClassVar[bool] = True
+    #: True for optimizers that run their own trial loop (Ray Tune): the runner then calls
+    #: :meth:`drive` instead of ask/report/tell.
+    drives_own_loop: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -129,6 +136,19 @@ class Optimizer(ABC):
     def tell(self, trial: int, status: Status, value: float, step: int) -> None:
         """Close the job of `trial`: `status` completed, paused, pruned or failed; `value`
         is its last value (NaN when failed) at fidelity `step`."""
+
+    def drive(self, problem: Any, budget: Any, workers: int, record: RecordFn) -> None:
+        """Run the whole cell in the optimizer's own loop (only if `drives_own_loop`).
+
+        Args:
+            problem: the Problem; trials come from ``problem.trial(config, self.seed)``.
+            budget: the runner's Budget (trials, units, seconds); honour what applies.
+            workers: how many trials may run at once.
+            record: call ``record(trial, parent, config, report, status, error=None)`` for
+                every report, in the order they happen; the runner keeps the incumbent,
+                cumulative units and clocks.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not drive its own loop.")
 
     def close(self) -> None:
         """Release resources (library studies, actors) at the end of the cell."""
