@@ -199,7 +199,7 @@ class _Loop:
         target = self.max_step if job.target is None else int(job.target)
         if job.kind is JobKind.NEW:
             trial = self.problem.trial(job.config, self.spec.seed)
-            self.parents[job.trial] = None
+            self.parents[job.trial] = job.parent  # a restart may name the trial it repeats
             self.n_trials += 1
         elif job.kind is JobKind.RESUME:
             trial = self._held(job.trial, job)

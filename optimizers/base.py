@@ -62,7 +62,8 @@ class Job:
         trial: id of the trial the job trains (new ids come from ``Optimizer.new_trial_id``).
         config: the hyperparameters to train with.
         target: fidelity step to train up to; None means the problem's maximum.
-        parent: for CLONE jobs, the trial whose state is copied.
+        parent: for CLONE jobs, the trial whose state is copied; for NEW jobs, optionally
+            the trial this one restarts from scratch (recorded as lineage only).
     """
 
     kind: JobKind
