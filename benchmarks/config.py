@@ -11,6 +11,7 @@ import itertools
 import math
 import os
 import re
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,14 +151,30 @@ def _explain_compose_error(err: Exception, overrides: list[str]) -> str:
         key = missing.group(1)
         group, _, rest = key.partition(".")
         if group in ("problem", "optimizer") and rest:
+            name = _chosen(group, overrides)
+            node = OmegaConf.load(CONF_DIR / group / f"{name}.yaml")
+            node = node.get(group, node) if group == "problem" else node
+            settings = [k for k in node if k not in ("_target_", "reference")]
             return (
-                f"`{key}` is not a setting of this {group}; add it with +{key}=... only if "
-                f"its class accepts it (see conf/{group}/)."
+                f"`{key}` is not a setting of {group} `{name}`; its settings are "
+                f"{', '.join(settings) or '(none)'}."
             )
         return f"`{key}` is not a configuration key; see conf/config.yaml for the keys."
     if struct:
         return f"`{struct.group(1)}` is not a configuration key; see conf/config.yaml."
     return f"the configuration could not be composed from {overrides}: {_first_line(err)}"
+
+
+def _chosen(group: str, overrides: list[str]) -> str:
+    """The option of `group` that a list of overrides selects (else the default)."""
+    for line in reversed(overrides):
+        key, _, value = line.lstrip("+").partition("=")
+        if key == group:
+            return value
+    for entry in OmegaConf.load(CONF_DIR / "config.yaml").defaults:
+        if isinstance(entry, Mapping) and group in entry:
+            return str(entry[group])
+    return "?"
 
 
 def _first_line(err: Exception) -> str:
@@ -224,7 +241,10 @@ def validate(job: Job) -> None:
         problem = build_problem(problem_conf)
     except (ValueError, TypeError) as err:
         raise UserError(f"problem `{job.problem}`: {err}") from None
-    opt_cls = target_class(optimizer_conf, "optimizer")
+    try:
+        opt_cls = target_class(optimizer_conf, "optimizer")
+    except ValueError as err:
+        raise UserError(f"optimizer `{job.optimizer}`: {err}") from None
     if getattr(opt_cls, "needs_fidelity", False) and problem.fidelity is None:
         with_fidelity = [p for p in group_options("problem") if _has_fidelity(p)]
         raise UserError(
@@ -243,6 +263,20 @@ def _has_fidelity(problem_name: str) -> bool:
         return build_problem(OmegaConf.to_container(conf.problem)).fidelity is not None
     except Exception:  # a broken conf is reported when it is selected, not here
         return False
+
+
+def prepare_results_dirs(study_dirs: Sequence[Path]) -> None:
+    """Create the study folders and prove they are writable; the last check before compute."""
+    for study_dir in study_dirs:
+        try:
+            study_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=study_dir):
+                pass
+        except OSError as err:
+            raise UserError(
+                f"`results_dir` is not writable: cannot create files in {study_dir} "
+                f"({err.strerror or err})."
+            ) from None
 
 
 def _check_results_dir(results_dir: Any) -> None:

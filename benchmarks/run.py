@@ -60,7 +60,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(overrides: list[str], multirun: bool, show_cfg: bool) -> int:
-    from benchmarks.config import UserError, compose_jobs, plan_cells, validate
+    from benchmarks.config import (
+        UserError,
+        compose_jobs,
+        plan_cells,
+        prepare_results_dirs,
+        validate,
+    )
     from benchmarks.recorder import remove_stale_temp_files
 
     jobs = compose_jobs(overrides, multirun)
@@ -76,11 +82,13 @@ def _run(overrides: list[str], multirun: bool, show_cfg: bool) -> int:
         raise UserError(f"all jobs of a run must use one executor; got {sorted(executor)}.")
     n_jobs = max(int(job.cfg.n_jobs) for job in jobs)
     studies = sorted({Path(j.cfg.results_dir) / j.cfg.study for j in jobs})
+    if todo:
+        prepare_results_dirs(studies)
     for study_dir in studies:
         remove_stale_temp_files(study_dir)
     if done:
-        log.info("skipping %d complete cell(s) already in %s", len(done),
-                 ", ".join(map(str, studies)))
+        print(f"skipping {len(done)} complete cell(s) already in "
+              f"{', '.join(map(str, studies))}", file=sys.stderr)
     paths = [path for _, path in todo] + done
     if todo:
         _execute(executor.pop(), todo, n_jobs, jobs[0].cfg.executor)

@@ -1,0 +1,135 @@
+import math
+
+import pandas as pd
+import pytest
+
+from benchmarks.runner import _Loop, run_cell
+from optimizers.base import Decision, Job, JobKind, Status
+from problems.synthetic import LearningCurveProblem
+from tests.benchmarks_tests.helpers import FlakyProblem, ScriptedOptimizer, new, spec
+
+LC = {"_target_": "problems.synthetic.LearningCurveProblem", "noise_std": 0.01}
+RANDOM = {"_target_": "optimizers.random_search.RandomSearchOptimizer"}
+TIMING = ["wall_time", "optimizer_time"]
+
+
+def frame(result):
+    return pd.DataFrame(result.columns)
+
+
+def scripted_loop(problem, jobs, workers=1, decisions=None, **budget):
+    optimizer = ScriptedOptimizer(problem.space, problem.fidelity, problem.direction, 0,
+                                  jobs=jobs, decisions=decisions)
+    s = spec({}, {}, workers=workers, **budget)
+    result = _Loop(s, problem, optimizer, None).run()
+    return frame(result), optimizer, result
+
+
+def test_same_cell_twice_gives_identical_rows_timing_aside():
+    s = spec(LC, RANDOM, seed=4, units=500, workers=3)
+    a, b = frame(run_cell(s)), frame(run_cell(s))
+    pd.testing.assert_frame_equal(a.drop(columns=TIMING), b.drop(columns=TIMING))
+    other = frame(run_cell(spec(LC, RANDOM, seed=5, units=500, workers=3)))
+    assert not a.config.equals(other.config)
+
+
+def test_simulated_workers_order_reports_by_virtual_time_fifo_on_ties():
+    problem = LearningCurveProblem(max_iterations=10)
+    jobs = [
+        Job(JobKind.NEW, 0, {"learning_rate": 0.1, "batch_size": 32}, 4),
+        Job(JobKind.NEW, 1, {"learning_rate": 0.2, "batch_size": 32}, 2),
+        Job(JobKind.NEW, 2, {"learning_rate": 0.3, "batch_size": 32}, 3),
+    ]
+    rows, opt, _ = scripted_loop(problem, jobs, workers=2, units=100)
+    seen = list(zip(rows.trial, rows.step, rows.virtual_time, strict=True))
+    assert seen == [
+        (0, 1, 1.0), (1, 1, 1.0), (0, 2, 2.0), (1, 2, 2.0),  # ties: trial 0 was filed first
+        (0, 3, 3.0), (2, 1, 3.0), (0, 4, 4.0), (2, 2, 4.0), (2, 3, 5.0),
+    ]
+    assert list(rows.status) == ["running", "running", "running", "completed", "running",
+                                 "running", "completed", "running", "completed"]
+    assert list(rows.cum_units) == list(range(1, 10))
+    tells = [c[1] for c in opt.calls if c[0] == "tell"]
+    assert tells == [1, 0, 2]
+
+
+def test_workers_one_is_sequential():
+    problem = LearningCurveProblem(max_iterations=10)
+    jobs = [Job(JobKind.NEW, i, {"learning_rate": 0.1, "batch_size": 32}, 3) for i in range(3)]
+    rows, _, _ = scripted_loop(problem, jobs, workers=1, units=100)
+    assert list(rows.trial) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert list(rows.virtual_time) == list(map(float, range(1, 10)))
+
+
+def test_prune_pause_resume_and_clone_account_units_exactly():
+    problem = LearningCurveProblem(max_iterations=30, noise_std=0.0)
+    cfg = {"learning_rate": 0.1, "batch_size": 32}
+    jobs = [
+        Job(JobKind.NEW, 0, cfg, 10),
+        Job(JobKind.NEW, 1, {"learning_rate": 0.3, "batch_size": 128}, 10),
+        Job(JobKind.RESUME, 0, cfg, 30),
+        Job(JobKind.CLONE, 2, {"learning_rate": 0.1, "batch_size": 64}, 28, parent=0),
+    ]
+    decisions = {(1, 4): Decision.STOP, (0, 25): Decision.PAUSE}
+    rows, opt, _ = scripted_loop(problem, jobs, decisions=decisions, units=1000)
+    by_trial = rows.groupby("trial").units.sum().to_dict()
+    # trial 0: 10 + (11..25) = 25; trial 1 pruned at 4; the clone goes on from 25 to 28.
+    assert by_trial == {0: 25, 1: 4, 2: 3}
+    assert rows[rows.trial == 1].status.iloc[-1] == "pruned"
+    assert rows[rows.trial == 0].status.tolist()[-1] == "paused"
+    assert ("tell", 0, Status.PAUSED, 25) in opt.calls
+    clone_rows = rows[rows.trial == 2]
+    assert clone_rows.parent_trial.tolist() == [0, 0, 0] and clone_rows.step.tolist() == [26, 27, 28]
+    assert ("tell", 2, Status.COMPLETED, 28) in opt.calls
+    # The clone continues the source's curve with its own (new) configuration.
+    assert clone_rows.true_value.iloc[0] == pytest.approx(problem.curve(jobs[3].config, 26))
+
+
+def test_failures_are_recorded_and_the_cell_goes_on():
+    problem = FlakyProblem()
+    jobs = [new(0, 0.05), new(1, 0.47), new(2, 0.9)]
+    rows, opt, _ = scripted_loop(problem, jobs, trials=10)
+    assert rows.status.tolist() == ["failed", "failed", "completed"]
+    assert rows.error.tolist()[:2] == ["RuntimeError: diverged at x=0.050", "objective is NaN"]
+    assert math.isnan(rows.value[0]) and rows.best_loss.tolist()[-1] == pytest.approx(0.17)
+    assert pd.isna(rows.best_loss[0]) and pd.isna(rows.best_loss[1])
+    assert ("tell", 0, Status.FAILED, 0) in opt.calls and ("tell", 1, Status.FAILED, 1) in opt.calls
+    assert rows.test_value.tolist()[2] == 0.9
+
+
+def test_trial_timeout_marks_the_trial_failed():
+    problem = FlakyProblem(sleep_above=0.8)
+    rows, _, _ = scripted_loop_with_timeout(problem, [new(0, 0.9), new(1, 0.6)], timeout=0.1)
+    assert rows.status.tolist() == ["failed", "completed"]
+    assert "trial_timeout" in rows.error[0]
+
+
+def scripted_loop_with_timeout(problem, jobs, timeout):
+    optimizer = ScriptedOptimizer(problem.space, None, problem.direction, 0, jobs=jobs)
+    s = spec({}, {}, trials=10, trial_timeout=timeout)
+    return frame(_Loop(s, problem, optimizer, None).run()), optimizer, None
+
+
+def test_budgets_trials_units_and_optimizer_done():
+    rows = frame(run_cell(spec(LC, RANDOM, trials=3)))
+    assert rows.trial.nunique() == 3 and rows.cum_units.iloc[-1] == 3 * 81
+    rows = frame(run_cell(spec(LC, RANDOM, units=100)))
+    assert rows.cum_units.iloc[-1] == 100 and rows.trial.nunique() == 2
+    rows = frame(run_cell(spec(LC, {**RANDOM, "n_trials": 2}, units=10_000)))
+    assert rows.trial.nunique() == 2
+    result = run_cell(spec(LC, RANDOM, seconds=0.2))
+    assert result.info["stop_reason"] == "seconds" and result.info["wall_time"] >= 0.2
+
+
+def test_incumbent_tracks_best_loss_in_the_problem_direction():
+    rows = frame(run_cell(spec(LC, RANDOM, trials=4, seed=1)))
+    assert (rows.loss == -rows.value).all()
+    assert (rows.best_loss == rows.loss.cummin()).all()
+    assert rows.config.str.startswith('{"batch_size":').all()
+
+
+def test_waiting_optimizer_with_nothing_running_ends_the_cell():
+    problem = FlakyProblem()
+    rows, _, result = scripted_loop(problem, [new(0, 0.7), "wait", new(1, 0.8)], trials=10)
+    assert rows.trial.tolist() == [0]
+    assert result.info["stop_reason"] == "optimizer done"
