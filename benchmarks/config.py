@@ -231,7 +231,9 @@ def validate(job: Job) -> None:
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
     ):
-        raise UserError(f"`trial_timeout` must be a positive number of seconds or null; got {timeout!r}.")
+        raise UserError(
+            f"`trial_timeout` must be a positive number of seconds or null; got {timeout!r}."
+        )
     _check_results_dir(cfg.get("results_dir"))
 
     problem_conf = OmegaConf.to_container(cfg.problem, resolve=True)
@@ -291,13 +293,16 @@ def _check_results_dir(results_dir: Any) -> None:
             f"`results_dir` {results_dir!r} is not writable: {probe} is a file, not a directory."
         )
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise UserError(f"`results_dir` {results_dir!r} is not writable (no write access to {probe}).")
+        raise UserError(
+            f"`results_dir` {results_dir!r} is not writable (no write access to {probe})."
+        )
 
 
 # -- planning ---------------------------------------------------------------------------
 def plan_cells(jobs: Sequence[Job]) -> tuple[list[tuple[CellSpec, Path]], list[Path]]:
     """Split the jobs' cells into (to run, already complete). Raises UserError when a
-    complete cell was produced by a different configuration, or two jobs map to one file."""
+    complete cell was produced by a different configuration, or two jobs map to one file.
+    """
     todo: list[tuple[CellSpec, Path]] = []
     done: list[Path] = []
     seen: dict[Path, dict] = {}

@@ -48,7 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging()
     try:
         if unknown:
-            raise UserError(f"unknown option `{unknown[0]}`; the options are -m, --cfg and --help.")
+            raise UserError(
+                f"unknown option `{unknown[0]}`; the options are -m, --cfg and --help."
+            )
         return _run(overrides, multirun, show_cfg)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.building import build_optimizer, build_problem
+from benchmarks.recorder import SCHEMA
 from optimizers.base import Decision, Job, JobKind, Optimizer, Status
 from problems.base import Problem, Report, Trial, config_key
 
@@ -87,25 +88,19 @@ class _Active:
 
 
 class _Columns:
-    """Row buffer, one list per column, appended in the order rows are recorded."""
+    """Row buffer, one list per column (schema v1 order), appended row by row."""
+
+    NAMES = SCHEMA.names
 
     def __init__(self, spec: CellSpec) -> None:
-        self.spec = spec
-        self.data: dict[str, list] = {
-            name: []
-            for name in (
-                "study problem optimizer seed trial parent_trial step value loss status units "
-                "cum_units virtual_time wall_time optimizer_time best_loss config test_value "
-                "true_value metrics error"
-            ).split()
-        }
+        self.data: dict[str, list] = {name: [] for name in self.NAMES}
+        self._constant = (spec.study, spec.problem, spec.optimizer, spec.seed)
+        self._lists = [self.data[name] for name in self.NAMES]
 
-    def add(self, **row: Any) -> None:
-        spec = self.spec
-        row.update(study=spec.study, problem=spec.problem, optimizer=spec.optimizer,
-                   seed=spec.seed)
-        for name, column in self.data.items():
-            column.append(row.get(name))
+    def add(self, *row: Any) -> None:
+        """Append one row given in column order from `trial` on."""
+        for column, value in zip(self._lists, (*self._constant, *row), strict=True):
+            column.append(value)
 
 
 def run_cell(spec: CellSpec, on_report: Callable[[], None] | None = None) -> CellResult:
@@ -277,7 +272,8 @@ class _Loop:
         if status is Status.RUNNING:
             self._schedule(active)
         else:
-            self._close(active, status, outcome.value, outcome.step, keep=status is not Status.PRUNED)
+            keep = status is not Status.PRUNED
+            self._close(active, status, outcome.value, outcome.step, keep=keep)
 
     def _close(self, active: _Active, status: Status, value: float, step: int,
                keep: bool = True) -> None:
@@ -312,23 +308,23 @@ class _Loop:
         test_value = metrics.pop("test_value", None)
         true_value = metrics.pop("true_value", None)
         self.rows.add(
-            trial=active.job.trial,
-            parent_trial=self.parents.get(active.job.trial),
-            step=active.trial.step if report is None else report.step,
-            value=value,
-            loss=loss,
-            status=status.value,
-            units=0 if report is None else report.units,
-            cum_units=self.cum_units,
-            virtual_time=self.clock,
-            wall_time=self._elapsed(),
-            optimizer_time=self.optimizer_seconds,
-            best_loss=self.best_loss if math.isfinite(self.best_loss) else None,
-            config=active.config_json,
-            test_value=None if test_value is None else float(test_value),
-            true_value=None if true_value is None else float(true_value),
-            metrics=json.dumps(metrics, sort_keys=True, default=float) if metrics else None,
-            error=error,
+            active.job.trial,
+            self.parents.get(active.job.trial),
+            active.trial.step if report is None else report.step,
+            value,
+            loss,
+            status.value,
+            0 if report is None else report.units,
+            self.cum_units,
+            self.clock,
+            self._elapsed(),
+            self.optimizer_seconds,
+            self.best_loss if math.isfinite(self.best_loss) else None,
+            active.config_json,
+            None if test_value is None else float(test_value),
+            None if true_value is None else float(true_value),
+            json.dumps(metrics, sort_keys=True, default=float) if metrics else None,
+            error,
         )
         if self.on_report is not None:
             self.on_report()

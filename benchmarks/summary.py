@@ -18,7 +18,8 @@ _COLUMNS = ["problem", "optimizer", "trial", "status", "value", "loss", "best_lo
 
 def summarize(paths: Sequence[Path]) -> pd.DataFrame:
     """Per (problem, optimizer): seeds, trials, final incumbent (mean ± std, in the
-    problem's direction), compute units and wall time per cell."""
+    problem's direction), compute units and wall time per cell.
+    """
     cells = []
     for path in paths:
         table = pq.read_table(path, columns=_COLUMNS).to_pandas()

@@ -64,6 +64,7 @@ class Job:
         target: fidelity step to train up to; None means the problem's maximum.
         parent: for CLONE jobs, the trial whose state is copied; for NEW jobs, optionally
             the trial this one restarts from scratch (recorded as lineage only).
+
     """
 
     kind: JobKind
@@ -86,6 +87,7 @@ class Optimizer(ABC):
         fidelity: the problem's fidelity axis, or None for single-fidelity problems.
         direction: "minimize" or "maximize".
         seed: the cell seed; library samplers are seeded with it unchanged.
+
     """
 
     #: Multi-fidelity methods set this; the runner refuses problems without a fidelity.
@@ -136,7 +138,8 @@ class Optimizer(ABC):
     @abstractmethod
     def tell(self, trial: int, status: Status, value: float, step: int) -> None:
         """Close the job of `trial`: `status` completed, paused, pruned or failed; `value`
-        is its last value (NaN when failed) at fidelity `step`."""
+        is its last value (NaN when failed) at fidelity `step`.
+        """
 
     def drive(self, problem: Any, budget: Any, workers: int, record: RecordFn) -> None:
         """Run the whole cell in the optimizer's own loop (only if `drives_own_loop`).
@@ -148,6 +151,7 @@ class Optimizer(ABC):
             record: call ``record(trial, parent, config, report, status, error=None)`` for
                 every report, in the order they happen; the runner keeps the incumbent,
                 cumulative units and clocks.
+
         """
         raise NotImplementedError(f"{type(self).__name__} does not drive its own loop.")
 

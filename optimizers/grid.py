@@ -27,6 +27,7 @@ class GridOptimizer(Optimizer):
 
     Order: parameters in the space's declaration order, the last varying fastest.
     Conditional parameters are only combined where they are active.
+
     """
 
     def __init__(

@@ -33,8 +33,13 @@ class RandomSearchOptimizer(Optimizer):
             raise ValueError(f"`n_trials` must be an int >= 1 or null, got {n_trials!r}.")
         if fidelity_step is not None:
             if fidelity is None:
-                raise ValueError("`fidelity_step` needs a problem with a fidelity; this one has none.")
-            if not (isinstance(fidelity_step, int) and fidelity.min <= fidelity_step <= fidelity.max):
+                raise ValueError(
+                    "`fidelity_step` needs a problem with a fidelity; this one has none."
+                )
+            in_range = isinstance(fidelity_step, int) and (
+                fidelity.min <= fidelity_step <= fidelity.max
+            )
+            if not in_range:
                 raise ValueError(
                     f"`fidelity_step` must be an int in [{fidelity.min}, {fidelity.max}], "
                     f"got {fidelity_step!r}."

@@ -58,7 +58,8 @@ class Fidelity:
 
     def report_steps(self, start: int, stop: int) -> list[int]:
         """Steps in (start, stop] at which a trial reports: multiples of `report_every`,
-        and always `stop` itself so a job's target is observed."""
+        and always `stop` itself so a job's target is observed.
+        """
         every = self.report_every
         first = (start // every + 1) * every
         steps = list(range(first, stop + 1, every))
@@ -77,6 +78,7 @@ class Report:
         units: compute units spent since the previous report of this trial.
         metrics: extra metrics recorded beside the objective (e.g. ``test_value``).
         final: the trial cannot be trained further (e.g. early stopping ended it).
+
     """
 
     step: int
@@ -145,7 +147,8 @@ class Trial(ABC):
     def advance(self, to_step: int | None = None) -> Iterator[Report]:
         """Train up to `to_step` (default: the maximum), yielding a report at each
         reported step. Abandoning the iterator leaves the trial consistent at the last
-        yielded step, so it can be resumed later."""
+        yielded step, so it can be resumed later.
+        """
         target = self.max_step if to_step is None else int(to_step)
         if target > self.max_step:
             raise ValueError(f"step {target} is beyond the fidelity maximum {self.max_step}.")
@@ -184,7 +187,7 @@ class Trial(ABC):
 
 def config_key(config: Mapping[str, Any]) -> str:
     """Canonical JSON of a configuration (sorted keys): its identity in results."""
-    return json.dumps(_plain(config), sort_keys=True, separators=(",", ":"))
+    return json.dumps(config, sort_keys=True, separators=(",", ":"), default=_json_scalar)
 
 
 def config_seed(seed: int, config: Mapping[str, Any], *salt: int) -> np.random.SeedSequence:
@@ -198,11 +201,8 @@ def config_seed(seed: int, config: Mapping[str, Any], *salt: int) -> np.random.S
     return np.random.SeedSequence([int(seed), *words, *salt])
 
 
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
+def _json_scalar(obj: Any) -> Any:
+    # numpy scalars (from samplers) serialise as their Python values.
     if isinstance(obj, np.generic):
         return obj.item()
-    return obj
+    raise TypeError(f"configuration values must be scalars, got {obj!r}.")

@@ -212,7 +212,9 @@ class SearchSpace:
         seen: dict[str, Param] = {}
         for p in self.params:
             if not isinstance(p, Float | Int | Categorical):
-                raise TypeError(f"search space entries must be Float, Int or Categorical, got {p!r}.")
+                raise TypeError(
+                    f"search space entries must be Float, Int or Categorical, got {p!r}."
+                )
             if p.name in seen:
                 raise ValueError(f"parameter `{p.name}` is declared twice.")
             cond = p.condition
@@ -320,7 +322,9 @@ class SearchSpace:
             entry = dict(entry)
             kind = entry.pop("type", None)
             cond = entry.pop("condition", None)
-            condition = Condition(cond["parent"], tuple(_as_list(cond["values"]))) if cond else None
+            condition = None
+            if cond:
+                condition = Condition(cond["parent"], tuple(_as_list(cond["values"])))
             builders = {"float": Float, "int": Int, "categorical": Categorical}
             if kind not in builders:
                 raise ValueError(

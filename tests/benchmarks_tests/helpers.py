@@ -6,7 +6,7 @@ import math
 import time
 
 from benchmarks.runner import Budget, CellSpec
-from optimizers.base import Decision, Job, JobKind, Optimizer, Status
+from optimizers.base import Decision, Job, JobKind, Optimizer
 from problems.base import Fidelity, Problem, Trial
 from problems.space import Float, SearchSpace
 
