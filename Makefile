@@ -9,8 +9,7 @@ STAMP  := $(VENV)/.installed
 # Create the virtual environment and install the project (re-run when pyproject changes).
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --config-settings editable_mode=compat -e '.[test]'
 	touch $(STAMP)
 
 # The newcomer's first look: a small study that fills every table, then its report.
