@@ -31,8 +31,11 @@ class ASHAOptimizer(Optimizer):
     Rungs sit at ``grace_period · η^k`` below `max_fidelity`, and `max_fidelity` is the top
     rung. Whenever a worker is free (each ask), the highest rung k with a configuration in
     its top ⌊|rung k| / η⌋ that has not been promoted yet promotes it to rung k+1;
-    otherwise a new random configuration starts at the lowest rung. So a rung never
-    promotes more than 1/η of its members, and no worker waits for a rung to fill.
+    otherwise a new random configuration starts at the lowest rung. So every promotion
+    comes from the current top 1/η of its rung, and no worker waits for a rung to fill.
+    As in the paper, a configuration that enters the top after others were promoted is
+    promoted too, so over time a rung may send on slightly more than ⌊|rung| / η⌋
+    configurations (exactly that many when results arrive best first).
 
     Promotions continue the paused trial (`resume: true`, continuation) or train a new trial
     of the same configuration from scratch (`resume: false`; `parent_trial` names the
