@@ -75,7 +75,7 @@ class GPEIOptimizer(Optimizer):
         xi: float = 0.01,
         kappa: float = 2.0,
         n_candidates: int = 1000,
-        n_refine: int = 5,
+        n_refine: int = 2,
         n_restarts: int = 1,
     ) -> None:
         super().__init__(space, fidelity, direction, seed)
@@ -187,7 +187,8 @@ class GPEIOptimizer(Optimizer):
             x[cols] = z
             return -float(self._acquire(gp, x[None, :], best)[0])
 
-        result = minimize(negative, x0[cols], method="L-BFGS-B", bounds=[(0.0, 1.0)] * len(cols))
+        result = minimize(negative, x0[cols], method="L-BFGS-B", bounds=[(0.0, 1.0)] * len(cols),
+                          options={"maxiter": 20})  # a polish, not a full search
         refined = dict(config)
         for (p, _), u in zip(free, result.x, strict=True):
             refined[p.name] = p.from_unit(float(u))
