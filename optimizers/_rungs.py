@@ -1,0 +1,232 @@
+"""Shared machinery of the successive-halving family: checks, rung schedules, brackets.
+
+Argument checks, rung schedules and a synchronous bracket engine used by SHA,
+Hyperband and the chapter's multi-fidelity scheme.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from optimizers.base import Job, JobKind, Optimizer, Status
+from problems.base import Direction, Fidelity
+from problems.space import SearchSpace
+
+__all__ = [
+    "SyncBracket",
+    "SynchronousBracketsOptimizer",
+    "check_count",
+    "check_fidelity_bounds",
+    "check_flag",
+    "check_reduction_factor",
+    "geometric_rungs",
+]
+
+
+def check_reduction_factor(eta: Any) -> int:
+    """`reduction_factor` as an int >= 2."""
+    if isinstance(eta, bool) or not isinstance(eta, int | np.integer) or eta < 2:
+        raise ValueError(f"`reduction_factor` must be an int >= 2, got {eta!r}.")
+    return int(eta)
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """Check a boolean setting (YAML true/false)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"`{name}` must be true or false, got {value!r}.")
+    return value
+
+
+def check_count(name: str, value: Any, minimum: int = 1, optional: bool = True) -> int | None:
+    """Check an int >= `minimum` (None allowed when `optional`)."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        allowed = f"an int >= {minimum}" + (" or null" if optional else "")
+        raise ValueError(f"`{name}` must be {allowed}, got {value!r}.")
+    return int(value)
+
+
+def check_fidelity_bounds(
+    fidelity: Fidelity, min_fidelity: Any, max_fidelity: Any
+) -> tuple[int, int]:
+    """Resolve `min_fidelity` / `max_fidelity` (null: the problem's bounds) and check them."""
+    low = fidelity.min if min_fidelity is None else min_fidelity
+    high = fidelity.max if max_fidelity is None else max_fidelity
+    for name, v in (("min_fidelity", low), ("max_fidelity", high)):
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or not (
+            fidelity.min <= v <= fidelity.max
+        ):
+            raise ValueError(
+                f"`{name}` must be an int in [{fidelity.min}, {fidelity.max}] (the problem's "
+                f"`{fidelity.name}` range) or null, got {v!r}."
+            )
+    if not low < high:
+        raise ValueError(
+            f"`min_fidelity < max_fidelity` must hold, got (min_fidelity={low}, "
+            f"max_fidelity={high})."
+        )
+    return int(low), int(high)
+
+
+def geometric_rungs(min_fidelity: int, max_fidelity: int, eta: int) -> list[int]:
+    """Rungs ``min·η^k`` below the maximum, then the maximum itself (ASHA's schedule)."""
+    rungs = [min_fidelity]
+    while rungs[-1] * eta < max_fidelity:
+        rungs.append(rungs[-1] * eta)
+    rungs.append(max_fidelity)
+    return rungs
+
+
+def n_halvings(min_fidelity: int, max_fidelity: int, eta: int) -> int:
+    """s_max = ⌊log_η(max / min)⌋, computed in integers (no floating-point log)."""
+    s = 0
+    while min_fidelity * eta ** (s + 1) <= max_fidelity:
+        s += 1
+    return s
+
+
+def halving_rungs(n_configs: int, r: float, s: int, eta: int, min_fidelity: int,
+                  max_fidelity: int) -> list[tuple[int, int]]:
+    """Successive halving's (n_i, r_i) for i = 0..s: ⌊n·η^-i⌋ configs at round(r·η^i)."""
+    rungs = []
+    for i in range(s + 1):
+        step = min(max(round(r * eta**i), min_fidelity), max_fidelity)
+        rungs.append((max(n_configs // eta**i, 1), int(step)))
+    return rungs
+
+
+def rank(entries: dict[int, tuple[float, Any]]) -> list[int]:
+    """Trial ids by loss (ascending), ties broken by id; failed (inf/NaN) last."""
+    def key(tid: int) -> tuple[float, int]:
+        loss = entries[tid][0]
+        return (math.inf if math.isnan(loss) else loss, tid)
+
+    return sorted(entries, key=key)
+
+
+class SyncBracket:
+    """One synchronous successive-halving bracket.
+
+    Rung i trains ``n_i`` configurations to fidelity ``r_i``; when all of rung i have
+    reported, the best ``n_{i+1}`` move on.
+
+    With `resume`, a promotion continues the trial (RESUME: only the extra steps cost); without,
+    it is a new trial trained from scratch to the next rung, whose `parent` is the earlier one.
+    """
+
+    def __init__(self, rungs: list[tuple[int, int]], optimizer: Optimizer, resume: bool,
+                 rng: np.random.Generator) -> None:
+        self.rungs = rungs
+        self.optimizer = optimizer
+        self.resume = resume
+        self.rng = rng
+        self.stage = 0
+        # (config, earlier trial id or None) waiting to be handed out in this stage.
+        self.pending: deque[tuple[dict[str, Any], int | None]] = deque(
+            (None, None) for _ in range(rungs[0][0])  # type: ignore[misc]
+        )
+        self.running: set[int] = set()
+        self.results: dict[int, tuple[float, dict[str, Any]]] = {}
+        self.done = False
+
+    def next_job(self) -> Job | None:
+        """Hand out the next job of the current rung (None while the rung is finishing)."""
+        if self.done or not self.pending:
+            return None
+        config, earlier = self.pending.popleft()
+        target = self.rungs[self.stage][1]
+        opt = self.optimizer
+        if config is None:  # sampled when handed out, so ids and draws follow the ask order
+            job = Job(JobKind.NEW, opt.new_trial_id(), opt.space.sample(self.rng), target)
+        elif self.resume:
+            job = Job(JobKind.RESUME, earlier, config, target)  # type: ignore[arg-type]
+        else:
+            job = Job(JobKind.NEW, opt.new_trial_id(), config, target, parent=earlier)
+        self.running.add(job.trial)
+        return job
+
+    def owns(self, trial: int) -> bool:
+        """Whether `trial` is a running job of this bracket."""
+        return trial in self.running
+
+    def tell(self, trial: int, status: Status, value: float, config: dict[str, Any]) -> None:
+        """Record a job's end; when the rung is complete, promote its best."""
+        self.running.discard(trial)
+        loss = math.inf if status is Status.FAILED else self.optimizer.loss(value)
+        self.results[trial] = (loss, config)
+        if self.pending or self.running:
+            return
+        self.stage += 1
+        if self.stage >= len(self.rungs):
+            self.done = True
+            return
+        n_next = self.rungs[self.stage][0]
+        # Failed (or pruned-by-failure) trials are never promoted; a rung may then be short.
+        best = [t for t in rank(self.results) if math.isfinite(self.results[t][0])][:n_next]
+        self.pending = deque((self.results[t][1], t) for t in best)
+        self.results = {}
+        if not self.pending:
+            self.done = True
+
+
+class SynchronousBracketsOptimizer(Optimizer):
+    """Base of SHA, Hyperband and the multi-fidelity scheme.
+
+    Brackets run one after another, each waiting at its rung boundaries (ask returns
+    None until the rung is complete).
+
+    Subclasses implement :meth:`_schedules`, the (n_i, r_i) lists of one round of
+    brackets; the round repeats `n_repeats` times (null: until the budget ends).
+    """
+
+    needs_fidelity = True
+    keeps_trials = True
+
+    def __init__(self, space: SearchSpace, fidelity: Fidelity | None, direction: Direction,
+                 seed: int, resume: bool = True, n_repeats: int | None = None) -> None:
+        super().__init__(space, fidelity, direction, seed)
+        self.resume = check_flag("resume", resume)
+        # Restarts never resume, so the runner need not keep trained states in memory.
+        self.keeps_trials = self.resume
+        self.n_repeats = check_count("n_repeats", n_repeats)
+        self._rng = np.random.default_rng(seed)
+        self._plan: Iterator[list[tuple[int, int]]] | None = None
+        self._bracket: SyncBracket | None = None
+        self._configs: dict[int, dict[str, Any]] = {}
+
+    def _schedules(self) -> list[list[tuple[int, int]]]:
+        """One round of brackets, each a list of (n configurations, fidelity step)."""
+        raise NotImplementedError
+
+    def _all_brackets(self) -> Iterator[list[tuple[int, int]]]:
+        round_ = 0
+        while self.n_repeats is None or round_ < self.n_repeats:
+            yield from self._schedules()
+            round_ += 1
+
+    def ask(self) -> Job | None:
+        """Hand out the next job of the current bracket (None at a rung boundary)."""
+        if self._plan is None:
+            self._plan = self._all_brackets()
+        while self._bracket is None or self._bracket.done:
+            rungs = next(self._plan, None)
+            if rungs is None:
+                return None
+            self._bracket = SyncBracket(rungs, self, self.resume, self._rng)
+        job = self._bracket.next_job()
+        if job is not None:
+            self._configs[job.trial] = dict(job.config)
+        return job
+
+    def tell(self, trial: int, status: Status, value: float, step: int) -> None:
+        """Close a job; the bracket promotes when its rung is complete."""
+        del step
+        bracket = self._bracket
+        if bracket is not None and bracket.owns(trial):
+            bracket.tell(trial, status, value, self._configs.pop(trial))
