@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _mf_helpers import FlakyProblem, completed, curve_conf, drive, optimizer_conf, run, rows
+from _mf_helpers import FlakyProblem, completed, curve_conf, drive, optimizer_conf, rows, run
 
 from optimizers.asha import ASHAOptimizer
 from optimizers.base import JobKind, Status

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from _mf_helpers import FlakyProblem, optimizer_conf, run, run_problem, rows
+from _mf_helpers import FlakyProblem, optimizer_conf, rows, run, run_problem
 
 from optimizers.base import Status
 from optimizers.gp_ei import GPEIOptimizer

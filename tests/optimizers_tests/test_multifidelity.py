@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from _mf_helpers import FlakyProblem, curve_conf, optimizer_conf, run, run_problem, rows
+from _mf_helpers import FlakyProblem, curve_conf, optimizer_conf, rows, run, run_problem
 
 from optimizers.multifidelity import MultiFidelityOptimizer
 from problems.synthetic import BraninProblem, LearningCurveProblem

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from _mf_helpers import FlakyProblem, curve_conf, optimizer_conf, run, run_problem, rows
+from _mf_helpers import FlakyProblem, curve_conf, optimizer_conf, rows, run, run_problem
 
 from optimizers.pbt import PBTOptimizer
 from problems.synthetic import BraninProblem, LearningCurveProblem

@@ -12,9 +12,9 @@ from _mf_helpers import (
     curve_conf,
     drive,
     optimizer_conf,
+    rows,
     run,
     run_problem,
-    rows,
 )
 
 from optimizers.base import JobKind, Status
