@@ -49,7 +49,8 @@ def split_data(
 ) -> Splits:
     """The chapter's ``train_test_split(x, y, test_size=holdout_size, random_state=...)``;
     the held-out part is then split (same random_state) into validation and test, with
-    `test_share` of it as test (1: all test, no validation; 0: all validation, no test)."""
+    `test_share` of it as test (1: all test, no validation; 0: all validation, no test).
+    """
     from sklearn.model_selection import train_test_split
 
     x_tr, x_hold, y_tr, y_hold = train_test_split(
@@ -68,7 +69,8 @@ def split_data(
 def model_params(space: SearchSpace, config: Mapping[str, Any], problem: str) -> dict[str, Any]:
     """The configuration as model arguments. Parameters may be missing (the model's default
     then applies, as in scikit-learn's ``GridSearchCV``); unknown names raise ValueError.
-    Integral floats for integer parameters (e.g. Hyperopt's ``quniform``) become ints."""
+    Integral floats for integer parameters (e.g. Hyperopt's ``quniform``) become ints.
+    """
     params: dict[str, Any] = {}
     for name, value in config.items():
         if name not in space.names:

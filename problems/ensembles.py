@@ -1,5 +1,6 @@
 """scikit-learn ensembles tuned by cross-validation: the chapter's random forest and
-gradient boosting problems (single fidelity)."""
+gradient boosting problems (single fidelity).
+"""
 
 from __future__ import annotations
 
@@ -113,7 +114,8 @@ class _CrossValidatedProblem(Problem):
             model.fit(self.x_train, self.y_train)
             n_trees += _n_trees(model)
             metrics["test_value"] = float(accuracy_score(self.y_test, model.predict(self.x_test)))
-            metrics["test_log_loss"] = float(log_loss(self.y_test, model.predict_proba(self.x_test)))
+            proba = model.predict_proba(self.x_test)
+            metrics["test_log_loss"] = float(log_loss(self.y_test, proba))
         metrics["n_trees"] = n_trees
         return float(np.mean(accuracy)), metrics
 
@@ -146,6 +148,7 @@ class RandomForestProblem(_CrossValidatedProblem):
         cv: number of stratified folds.
         model_seed: the forest's ``random_state``.
         n_jobs: processes for the folds (results do not depend on it).
+
     """
 
     name = "rf"
@@ -211,6 +214,7 @@ class GradientBoostingProblem(_CrossValidatedProblem):
         cv: number of stratified folds.
         model_seed: the model's ``random_state`` (subsampling, feature sampling).
         n_jobs: processes for the folds (results do not depend on it).
+
     """
 
     name = "gbm"

@@ -61,7 +61,7 @@ class LightGBMProblem(Problem):
     and no further units are spent on it.
 
     Memory: a paused trial holds its Booster: the binned training set (4000 x 50), score
-    buffers and its trees; measured ~0.5-1.5 MiB at 100-1000 rounds (see the conf file).
+    buffers and its trees; RSS grew ~6.5 MiB per paused trial at 100 rounds (upper bound).
 
     Args:
         n_samples, n_features, n_informative, data_seed: the dataset.
@@ -75,6 +75,7 @@ class LightGBMProblem(Problem):
         boosting_types: the ``boosting_type`` choices; with more than one (e.g.
             ``[gbdt, dart]``) `boosting_type` becomes a categorical parameter.
         num_threads: LightGBM threads (fixed, for determinism).
+
     """
 
     metric_names: ClassVar[tuple[str, ...]] = (
@@ -234,7 +235,8 @@ class _LightGBMTrial(Trial):
 
     def advance(self, to_step: int | None = None) -> Iterator[Report]:
         """As :meth:`Trial.advance`; a report made by early stopping carries the round
-        where training stopped, the best round's value and ``final=True``."""
+        where training stopped, the best round's value and ``final=True``.
+        """
         for report in super().advance(to_step):
             if self._stopped:
                 self.finished = True
@@ -249,7 +251,8 @@ class _LightGBMTrial(Trial):
 
     def _scores(self) -> dict[str, float]:
         """Objective and extra metrics of the current model (from LightGBM's incremental
-        validation scores: no prediction pass)."""
+        validation scores: no prediction pass).
+        """
         raw = {(r[0], r[1]): float(r[2]) for r in self._booster.eval_valid()}
         out: dict[str, float] = {}
         for part in ("valid", "test"):
@@ -277,7 +280,8 @@ class _LightGBMTrial(Trial):
         state (its deepcopy keeps only the trees), so the copy replays the same rounds and
         parameter changes on a fresh Booster: training is deterministic, so the state is
         identical bit for bit. The replay is not charged as compute units, standing for a
-        state copy."""
+        state copy.
+        """
         twin = _LightGBMTrial(self.problem, self.config, self.seed)
         twin._schedule = [(r, dict(p)) for r, p in self._schedule]
         target = self._booster.current_iteration() if self._booster is not None else 0

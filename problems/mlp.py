@@ -72,6 +72,7 @@ class MLPProblem(Problem):
         holdout_size, test_share, split_seed: the splits (see above).
         max_epochs, min_epochs, report_every: the fidelity (epochs).
         num_threads: torch intra-op threads (fixed, for determinism).
+
     """
 
     direction = "maximize"
@@ -131,7 +132,8 @@ class MLPProblem(Problem):
 
     def settings(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """The configuration with defaults for missing parameters (hidden 64, lr 1e-3 as
-        Adam's default, batch 32), checked for unknown names."""
+        Adam's default, batch 32), checked for unknown names.
+        """
         return {"hidden_size": 64, "lr": 1e-3, "batch_size": 32,
                 **model_params(self.space, config, "mlp")}
 
@@ -197,7 +199,8 @@ class _MLPTrial(Trial):
 
     def _on_config_change(self) -> None:
         """PBT: a new `lr` goes to the copied Adam state, a new `batch_size` applies from
-        the next epoch; `hidden_size` is fixed by the copied weights."""
+        the next epoch; `hidden_size` is fixed by the copied weights.
+        """
         settings = self.problem.settings(self.config)
         if settings["hidden_size"] != self._model.fc1.out_features:
             raise ValueError(

@@ -18,7 +18,8 @@ def problem():
 
 def test_same_config_and_seed_give_identical_reports(problem):
     (report,) = check_deterministic(problem, SMALL, None)
-    assert report.step == 1 and report.units == 1
+    assert report.step == 1
+    assert report.units == 1
 
 
 def test_single_fidelity_trial_trains_once_and_clones(problem):
@@ -32,8 +33,11 @@ def test_single_fidelity_trial_trains_once_and_clones(problem):
 def test_values_in_range_and_metrics_recorded(problem):
     (report,) = run(problem, SMALL, 0, None)
     m = report.metrics
-    assert 0.8 < report.value <= 1 and 0.8 < m["test_value"] <= 1
-    assert m["n_trees"] == 50 * 3 and m["n_folds"] == 2 and m["cv_log_loss"] < math.log(2)
+    assert 0.8 < report.value <= 1
+    assert 0.8 < m["test_value"] <= 1
+    assert m["n_trees"] == 50 * 3
+    assert m["n_folds"] == 2
+    assert m["cv_log_loss"] < math.log(2)
 
 
 def test_without_test_set_the_value_is_the_chapters_cross_val_score():
@@ -44,7 +48,8 @@ def test_without_test_set_the_value_is_the_chapters_cross_val_score():
         problem.x_train, problem.y_train, cv=5, scoring="accuracy",
     ).mean()
     assert problem.x_train.shape == (569, 30)
-    assert report.value == expected and "test_value" not in report.metrics
+    assert report.value == expected
+    assert "test_value" not in report.metrics
 
 
 def test_max_features_none_is_a_choice(problem):
@@ -54,8 +59,10 @@ def test_max_features_none_is_a_choice(problem):
 
 def test_conf_composes_and_builds():
     problem, cfg = compose_problem("gbm")
-    assert isinstance(problem, GradientBoostingProblem) and len(problem.folds) == 5
-    assert problem.x_test.shape == (114, 30) and cfg.budget.trials > 0
+    assert isinstance(problem, GradientBoostingProblem)
+    assert len(problem.folds) == 5
+    assert problem.x_test.shape == (114, 30)
+    assert cfg.budget.trials > 0
 
 
 @pytest.mark.parametrize(

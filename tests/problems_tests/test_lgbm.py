@@ -38,7 +38,8 @@ def test_clone_with_new_learning_rate_changes_only_later_rounds(problem):
     list(trial.advance(10))
     twin = trial.clone({**CONFIG, "learning_rate": 0.01})
     again = twin.clone()  # a clone of a clone replays the parameter change too
-    assert twin.step == 10 and twin.last_report.value == trial.last_report.value
+    assert twin.step == 10
+    assert twin.last_report.value == trial.last_report.value
     later = list(twin.advance(20))
     assert later == list(again.advance(20))
     assert later[-1].value != list(trial.advance(20))[-1].value
@@ -52,7 +53,9 @@ def test_matches_lightgbm_train_and_its_early_stopping():
     trial = problem.trial(config, 0)
     reports = list(trial.advance(20)) + list(trial.advance())
     last = reports[-1]
-    assert last.final and trial.finished and last.step < 300
+    assert last.final
+    assert trial.finished
+    assert last.step < 300
     assert sum(r.units for r in reports) == last.step  # the rounds not trained are saved
     assert list(trial.advance()) == []
     # the same training through lgb.train with LightGBM's own early stopping callback
@@ -70,13 +73,16 @@ def test_matches_lightgbm_train_and_its_early_stopping():
 
 def test_values_in_range_and_metrics_recorded(problem):
     for r in run(problem, CONFIG, 0, None):
-        assert 0 < r.value < 1 and 0.5 <= r.metrics["valid_accuracy"] <= 1
+        assert 0 < r.value < 1
+        assert 0.5 <= r.metrics["valid_accuracy"] <= 1
         assert r.metrics["test_value"] == r.metrics["test_log_loss"] > 0
-        assert r.metrics["best_round"] == r.step and r.units == 5
+        assert r.metrics["best_round"] == r.step
+        assert r.units == 5
     assert problem.direction == "minimize"
     acc = LightGBMProblem(max_rounds=5, objective_metric="accuracy")
     (r,) = [x for x in run(acc, CONFIG, 0, None) if x.step == 5]
-    assert acc.direction == "maximize" and r.value == r.metrics["valid_accuracy"]
+    assert acc.direction == "maximize"
+    assert r.value == r.metrics["valid_accuracy"]
 
 
 def test_subsample_leaves_the_space_when_bagging_is_off():
@@ -92,9 +98,12 @@ def test_dart_is_an_optional_boosting_type():
 
 def test_conf_composes_and_builds():
     problem, cfg = compose_problem("lgbm")
-    assert isinstance(problem, LightGBMProblem) and problem.fidelity.max == 1000
-    assert problem.data.x_train.shape == (4000, 50) and problem.data.x_valid.shape == (500, 50)
-    assert cfg.budget.units > 0 and problem.early_stopping_rounds is None
+    assert isinstance(problem, LightGBMProblem)
+    assert problem.fidelity.max == 1000
+    assert problem.data.x_train.shape == (4000, 50)
+    assert problem.data.x_valid.shape == (500, 50)
+    assert cfg.budget.units > 0
+    assert problem.early_stopping_rounds is None
 
 
 @pytest.mark.parametrize(

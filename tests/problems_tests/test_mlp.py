@@ -37,7 +37,8 @@ def test_clone_with_new_lr_continues_from_the_copied_state(problem):
     trial = problem.trial(CONFIG, 0)
     list(trial.advance(3))
     twin = trial.clone({**CONFIG, "lr": 1e-4, "batch_size": 16})
-    assert twin._optimizer.param_groups[0]["lr"] == 1e-4 and trial._optimizer.param_groups[0][
+    assert twin._optimizer.param_groups[0]["lr"] == 1e-4
+    assert trial._optimizer.param_groups[0][
         "lr"] == 3e-3
     assert twin._optimizer.state_dict()["state"][0]["step"] == trial._optimizer.state_dict()[
         "state"][0]["step"]
@@ -51,18 +52,21 @@ def test_clone_with_new_lr_continues_from_the_copied_state(problem):
 def test_values_in_range_and_metrics_recorded(problem):
     reports = run(problem, CONFIG, 0, None)
     for r in reports:
-        assert 0 <= r.value <= 1 and 0 <= r.metrics["test_value"] <= 1 and r.units == 1
-        assert r.metrics["valid_loss"] > 0 and r.metrics["train_loss"] > 0
+        assert 0 <= r.value <= 1
+        assert 0 <= r.metrics["test_value"] <= 1
+        assert r.units == 1
+        assert r.metrics["valid_loss"] > 0
+        assert r.metrics["train_loss"] > 0
     assert reports[-1].value > 0.7  # the network learns
     assert problem.direction == "maximize"
 
 
 def test_global_random_state_is_left_alone(problem):
     torch_state = torch.random.get_rng_state()
-    np_state = np.random.get_state()[1].copy()
+    np_state = np.random.get_state()[1].copy()  # noqa: NPY002 (checking it is untouched)
     run(problem, CONFIG, 0, 2)
     assert torch.equal(torch.random.get_rng_state(), torch_state)
-    assert np.array_equal(np.random.get_state()[1], np_state)
+    assert np.array_equal(np.random.get_state()[1], np_state)  # noqa: NPY002
 
 
 def test_simple_net_is_the_chapters_architecture():
@@ -75,7 +79,8 @@ def test_simple_net_is_the_chapters_architecture():
 
 def test_conf_composes_and_builds():
     problem, cfg = compose_problem("mlp")
-    assert isinstance(problem, MLPProblem) and problem.fidelity.max == 27
+    assert isinstance(problem, MLPProblem)
+    assert problem.fidelity.max == 27
     assert [len(problem.tensors[p][1]) for p in ("train", "valid", "test")] == [600, 200, 200]
     assert cfg.budget.units > 0
 

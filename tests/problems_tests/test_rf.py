@@ -29,7 +29,9 @@ def problem():
 
 def test_same_config_and_seed_give_identical_reports(problem):
     (report,) = check_deterministic(problem, SMALL, None)
-    assert report.step == 1 and report.units == 1 and not report.final
+    assert report.step == 1
+    assert report.units == 1
+    assert not report.final
     # the forest's random_state is the problem's, so the cell seed does not matter
     assert run(problem, SMALL, 7, None)[0].value == report.value
 
@@ -38,17 +40,22 @@ def test_single_fidelity_trial_trains_once_and_clones(problem):
     trial = problem.trial(SMALL, 0)
     twin = trial.clone()
     first = list(trial.advance(1))
-    assert list(trial.advance(1)) == [] and list(trial.advance()) == []
+    assert list(trial.advance(1)) == []
+    assert list(trial.advance()) == []
     assert same_reports(list(twin.advance()), first)
 
 
 def test_values_in_range_and_metrics_recorded(problem):
     (report,) = run(problem, SMALL, 0, None)
     m = report.metrics
-    assert 0.5 < report.value <= 1 and 0.5 < m["test_value"] <= 1
-    assert m["n_trees"] == 50 * 4 and m["n_folds"] == 3
-    assert 0 < m["cv_log_loss"] < math.log(2) and m["cv_accuracy_std"] >= 0
-    assert problem.direction == "maximize" and problem.fidelity is None
+    assert 0.5 < report.value <= 1
+    assert 0.5 < m["test_value"] <= 1
+    assert m["n_trees"] == 50 * 4
+    assert m["n_folds"] == 3
+    assert 0 < m["cv_log_loss"] < math.log(2)
+    assert m["cv_accuracy_std"] >= 0
+    assert problem.direction == "maximize"
+    assert problem.fidelity is None
 
 
 def test_missing_parameters_take_the_model_defaults(problem):
@@ -93,7 +100,8 @@ def test_chapter_grid_cell_equals_grid_search_cv_at_every_point(tmp_path):
                     Budget())
     result = run_cell(spec)
     rows = result.columns
-    assert len(rows["value"]) == 36 and set(rows["status"]) == {"completed"}
+    assert len(rows["value"]) == 36
+    assert set(rows["status"]) == {"completed"}
     results = _grid_search(problem, CHAPTER_GRID, n_jobs=2)
     expected = {
         tuple(sorted(p.items())): s
@@ -109,8 +117,11 @@ def test_chapter_grid_cell_equals_grid_search_cv_at_every_point(tmp_path):
 def test_conf_composes_and_builds():
     problem, cfg = compose_problem("rf")
     assert isinstance(problem, RandomForestProblem)
-    assert cfg.budget.trials > 0 and problem.model_seed == 42 and len(problem.folds) == 3
-    assert problem.x_train.shape == (800, 20) and problem.x_test.shape == (200, 20)
+    assert cfg.budget.trials > 0
+    assert problem.model_seed == 42
+    assert len(problem.folds) == 3
+    assert problem.x_train.shape == (800, 20)
+    assert problem.x_test.shape == (200, 20)
 
 
 @pytest.mark.parametrize(
