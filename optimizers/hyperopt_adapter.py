@@ -18,6 +18,12 @@ from problems.space import Categorical, Float, Param, SearchSpace
 __all__ = ["ALGORITHMS", "HyperoptAdapter", "hyperopt_space"]
 
 ALGORITHMS = {"tpe": tpe.suggest, "random": rand.suggest, "anneal": anneal.suggest}
+#: The keyword arguments each algorithm accepts (beyond ids, domain, trials and seed).
+_ARGUMENTS = {
+    "tpe": ("prior_weight", "n_startup_jobs", "n_EI_candidates", "gamma", "verbose"),
+    "random": (),
+    "anneal": ("avg_best_idx", "shrink_coef"),
+}
 
 
 class HyperoptAdapter(Optimizer):
@@ -32,6 +38,7 @@ class HyperoptAdapter(Optimizer):
         algorithm: one of :data:`ALGORITHMS`.
         algorithm_args: keyword arguments of the algorithm's ``suggest`` (e.g. TPE's
             ``n_startup_jobs``, ``gamma``); the conf writes them all out.
+
     """
 
     def __init__(
@@ -48,8 +55,12 @@ class HyperoptAdapter(Optimizer):
             raise ValueError(
                 f"`algorithm` must be one of {sorted(ALGORITHMS)}, got {algorithm!r}."
             )
-        if algorithm == "random" and algorithm_args:
-            raise ValueError("`algorithm_args` must be empty for 'random', which takes none.")
+        for key in algorithm_args or {}:
+            if key not in _ARGUMENTS[algorithm]:
+                raise ValueError(
+                    f"`algorithm_args.{key}` is not an argument of Hyperopt's {algorithm}; "
+                    f"its arguments are {', '.join(_ARGUMENTS[algorithm]) or '(none)'}."
+                )
         self._suggest = functools.partial(ALGORITHMS[algorithm], **dict(algorithm_args or {}))
         self.hp_space = hyperopt_space(space)
         self._domain = Domain(lambda _: 0.0, self.hp_space)
@@ -61,10 +72,7 @@ class HyperoptAdapter(Optimizer):
         """Insert one new suggestion into the Trials and hand it to the runner."""
         ids = self._trials.new_trial_ids(1)
         self._trials.refresh()
-        try:
-            docs = self._suggest(ids, self._domain, self._trials, self._rng.integers(2**31 - 1))
-        except TypeError as err:
-            raise ValueError(f"`algorithm_args` do not fit the algorithm: {err}.") from None
+        docs = self._suggest(ids, self._domain, self._trials, self._rng.integers(2**31 - 1))
         self._trials.insert_trial_docs(docs)
         self._trials.refresh()
         doc = self._trials._dynamic_trials[-1]  # the stored copy, which tell updates
@@ -119,10 +127,11 @@ def _node(space: SearchSpace, p: Param, node: Any) -> Any:
         children = [c for c in space if c.condition and c.condition.parent == p.name]
         if not children:
             return hp.choice(p.name, list(p.choices))
-        return hp.choice(p.name, [
-            {p.name: v, **{c.name: node(c) for c in children if _selects(p, c.condition.values, v)}}
-            for v in p.choices
-        ])
+        options = []
+        for v in p.choices:
+            active = [c for c in children if _selects(p, c.condition.values, v)]
+            options.append({p.name: v, **{c.name: node(c) for c in active}})
+        return hp.choice(p.name, options)
     if isinstance(p, Float):
         if p.log:
             return hp.loguniform(p.name, math.log(p.low), math.log(p.high))

@@ -49,8 +49,10 @@ _STATES = {Status.PRUNED: TrialState.PRUNED, Status.FAILED: TrialState.FAIL}
 
 
 class OptunaAdapter(Optimizer):
-    """An Optuna sampler (TPE: Bergstra et al. 2011; CMA-ES: Hansen 2016; ...) with an
-    optional pruner, on one in-memory ``Study`` per cell.
+    """An Optuna sampler with an optional pruner, on one in-memory ``Study`` per cell.
+
+    Samplers: TPE (Bergstra et al. 2011), CMA-ES (Hansen 2016), GP-BO with log EI,
+    quasi-random (Sobol/Halton), random and grid.
 
     Each trial is a new job to the maximum fidelity; every intermediate report goes to
     ``trial.report`` and a True ``should_prune()`` stops the trial (recorded `pruned`).
@@ -64,6 +66,7 @@ class OptunaAdapter(Optimizer):
         pruner: one of :data:`PRUNERS`; anything but ``none`` needs a problem with a fidelity.
         pruner_args: overrides of the pruner's pinned arguments.
         study_name: fixed, because HyperbandPruner assigns brackets from a hash of it.
+
     """
 
     def __init__(
@@ -133,7 +136,7 @@ class OptunaAdapter(Optimizer):
         return cls(**kwargs)
 
     def ask(self) -> Job | None:
-        """A new Optuna trial; None once a grid sampler has proposed its whole grid."""
+        """Start a new Optuna trial; None once a grid sampler has proposed its whole grid."""
         if self._n_grid is not None and self._next_id >= self._n_grid:
             return None
         trial = self.study.ask()
@@ -153,17 +156,26 @@ class OptunaAdapter(Optimizer):
     def tell(self, trial: int, status: Status, value: float, step: int) -> None:
         """Close the Optuna trial: COMPLETE with `value`, PRUNED or FAIL."""
         optuna_trial = self._running.pop(trial)
-        if status is Status.COMPLETED and not math.isnan(value):
-            self.study.tell(optuna_trial, value)
-        else:  # a pruned trial's value is its last report, which Optuna already holds
-            self.study.tell(optuna_trial, state=_STATES.get(status, TrialState.FAIL))
+        try:
+            if status is Status.COMPLETED and not math.isnan(value):
+                self.study.tell(optuna_trial, value)
+            else:  # a pruned trial's value is its last report, which Optuna already holds
+                self.study.tell(optuna_trial, state=_STATES.get(status, TrialState.FAIL))
+        except RuntimeError:
+            # GridSampler calls `study.stop()` once its grid is done, which Optuna allows
+            # only inside `optimize`; the trial is already stored, and `ask` ends the grid.
+            if self._n_grid is None:
+                raise
 
 
 def suggest_config(
     trial: optuna.Trial, space: SearchSpace, names: set[str] | None = None
 ) -> dict[str, Any]:
-    """Suggest the active parameters of `space` (those in `names`, when given) in
-    declaration order: Optuna's define-by-run, so conditions need no translation."""
+    """Suggest the active parameters of `space` (those in `names`, when given) in order.
+
+    Optuna's define-by-run: only active parameters are suggested, so conditions need no
+    translation.
+    """
     config: dict[str, Any] = {}
     for p in space:
         if (names is not None and p.name not in names) or not space.is_active(p, config):
