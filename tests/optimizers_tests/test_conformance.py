@@ -1,0 +1,148 @@
+"""Conformance suite: every file in conf/optimizer/ composes, builds and keeps the contract.
+
+Parametrized over the conf files found at collection time, so a new optimizer conf is
+checked without touching this file. Each case composes the conf with Hydra's compose API,
+builds it, and runs tiny cells through the runner: on branin (single fidelity), on
+learning_curve (9 iterations), and on test problems with conditional parameters, failing
+configurations and uneven step costs (3 simulated workers, so tells arrive out of order).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from mixed_problems import FlakyProblem, UnevenCurveProblem, run_problem, trial_configs
+from omegaconf import OmegaConf
+
+from benchmarks.building import build_optimizer, build_problem, target_class
+from benchmarks.config import UserError, compose_jobs, validate
+from benchmarks.runner import Budget, CellSpec, run_cell
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+NAMES = sorted(p.stem for p in (CONF_DIR / "optimizer").glob("*.yaml"))
+#: Optimizers whose proposals do not depend on the seed at all.
+SEED_FREE = {"grid"}
+TIMING = ("wall_time", "optimizer_time")
+
+
+def _marks(name: str) -> list:
+    conf = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "optimizer" / f"{name}.yaml"))
+    cls = target_class(conf, "optimizer")
+    return [pytest.mark.ray] if getattr(cls, "drives_own_loop", False) else []
+
+
+CASES = [pytest.param(name, marks=_marks(name), id=name) for name in NAMES]
+
+
+def _compose(name: str, problem: str, *overrides: str) -> dict:
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose("config", overrides=[f"optimizer={name}", f"problem={problem}",
+                                               *overrides])
+    finally:
+        GlobalHydra.instance().clear()
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def _spec(cfg: dict, name: str, seed: int, budget: Budget, workers: int = 1) -> CellSpec:
+    return CellSpec("conformance", "p", name, seed, cfg["problem"], cfg["optimizer"], budget,
+                    workers=workers)
+
+
+def _refusal(conf: dict, problem) -> str | None:
+    """Why building `conf` for `problem` fails (ValueError text), or None if it builds."""
+    try:
+        build_optimizer(conf, problem, 0).close()
+    except ValueError as err:
+        return str(err)
+    return None
+
+
+def _refuses_single_fidelity(name: str, cfg: dict) -> bool:
+    """True (after checking the message) when the optimizer needs a fidelity."""
+    cls = target_class(cfg["optimizer"], "optimizer")
+    reason = _refusal(cfg["optimizer"], build_problem(cfg["problem"]))
+    if reason is not None:
+        assert "needs a problem with a fidelity" in reason
+        if getattr(cls, "needs_fidelity", False):
+            (job,) = compose_jobs([f"optimizer={name}", "problem=branin"])
+            with pytest.raises(UserError, match=rf"^{name} needs a problem with a fidelity; "
+                                                r"`branin` has none\. Pick .*learning_curve"):
+                validate(job)
+        return True
+    assert not getattr(cls, "needs_fidelity", False), "needs_fidelity but built without one"
+    return False
+
+
+def _rows(result) -> list[tuple]:
+    cols = {k: v for k, v in result.columns.items() if k not in TIMING}
+    return list(zip(*cols.values(), strict=True))
+
+
+def _check_rows(result, space) -> None:
+    cols = result.columns
+    assert cols["trial"], "the cell recorded no report"
+    assert set(cols["status"]) <= {"running", "completed", "paused", "pruned", "failed"}
+    for config in trial_configs(result):
+        space.validate(config)  # inside the space, conditions respected
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_single_fidelity_cell(name):
+    cfg = _compose(name, "branin")
+    if _refuses_single_fidelity(name, cfg):
+        return
+    space = build_problem(cfg["problem"]).space
+    first = run_cell(_spec(cfg, name, 0, Budget(trials=8)))
+    _check_rows(first, space)
+    assert _rows(run_cell(_spec(cfg, name, 0, Budget(trials=8)))) == _rows(first)
+    other = run_cell(_spec(cfg, name, 1, Budget(trials=8)))
+    if name not in SEED_FREE:
+        assert trial_configs(other) != trial_configs(first)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_fidelity_cell_with_three_workers(name):
+    cfg = _compose(name, "learning_curve", "problem.max_iterations=9")
+    space = build_problem(cfg["problem"]).space
+    for workers in (1, 3):
+        result = run_cell(_spec(cfg, name, 0, Budget(units=60), workers=workers))
+        _check_rows(result, space)
+        assert sum(result.columns["units"]) == result.columns["cum_units"][-1]
+        assert _rows(run_cell(_spec(cfg, name, 0, Budget(units=60), workers))) == _rows(result)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_conditional_space_uneven_costs_out_of_order(name):
+    cfg = _compose(name, "learning_curve")["optimizer"]
+    problem = UnevenCurveProblem()
+    reason = _refusal(cfg, problem)
+    if reason is not None:  # e.g. a grid sampler that cannot grid conditions
+        assert "conditional" in reason
+        return
+    result = run_problem(problem, cfg, seed=2, n_trials=10, workers=3)
+    _check_rows(result, problem.space)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_failing_trials_are_survived(name):
+    cfg = _compose(name, "branin")["optimizer"]
+    problem = FlakyProblem()
+    reason = _refusal(cfg, problem)
+    if reason is not None:  # needs a fidelity, or cannot handle conditions
+        assert "fidelity" in reason or "conditional" in reason
+        return
+    result = run_problem(problem, cfg, seed=0, n_trials=20)
+    _check_rows(result, problem.space)
+    statuses = result.columns["status"]
+    errors = [e for e in result.columns["error"] if e]
+    assert "failed" in statuses, "seed 0 draws failing configurations for every optimizer"
+    assert any("diverged" in e or "NaN" in e for e in errors)
+    values = [v for v, s in zip(result.columns["value"], statuses, strict=True) if s != "failed"]
+    assert all(math.isfinite(v) for v in values)
+    assert len(set(result.columns["trial"])) == 20 or result.info["stop_reason"] != "trials"
