@@ -31,7 +31,9 @@ ALLOWED_TARGETS = (
 )
 
 #: Keys of a problem or optimizer conf node that are not constructor arguments.
-RESERVED_KEYS = ("_target_", "reference")
+#: `reference` (problems): best-known value for normalized regret; `for_problem` (optimizers):
+#: the one problem whose parameters the conf names (e.g. a grid of rf's values).
+RESERVED_KEYS = ("_target_", "reference", "for_problem")
 
 
 def check_targets(node: Any, where: str) -> None:

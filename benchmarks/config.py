@@ -243,6 +243,12 @@ def validate(job: Job) -> None:
         problem = build_problem(problem_conf)
     except (ValueError, TypeError) as err:
         raise UserError(f"problem `{job.problem}`: {err}") from None
+    bound = optimizer_conf.get("for_problem")
+    if bound is not None and bound != job.problem:
+        raise UserError(
+            f"optimizer `{job.optimizer}` is made for problem `{bound}` (it names its "
+            f"parameters); got problem `{job.problem}`. Use problem={bound} or optimizer=grid."
+        )
     try:
         opt_cls = target_class(optimizer_conf, "optimizer")
     except ValueError as err:

@@ -25,7 +25,7 @@ from benchmarks.runner import Budget, CellSpec, run_cell
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 NAMES = sorted(p.stem for p in (CONF_DIR / "optimizer").glob("*.yaml"))
 #: Optimizers whose proposals do not depend on the seed at all.
-SEED_FREE = {"grid"}
+SEED_FREE = {"grid", "grid_rf_chapter"}
 TIMING = ("wall_time", "optimizer_time")
 
 
@@ -36,6 +36,17 @@ def _marks(name: str) -> list:
 
 
 CASES = [pytest.param(name, marks=_marks(name), id=name) for name in NAMES]
+
+
+def _bound_problem(name: str) -> str | None:
+    """The problem a conf is made for (`for_problem`), e.g. a grid of rf's values."""
+    return OmegaConf.load(CONF_DIR / "optimizer" / f"{name}.yaml").get("for_problem")
+
+
+def _skip_if_bound(name: str) -> None:
+    bound = _bound_problem(name)
+    if bound is not None:
+        pytest.skip(f"{name} names the parameters of `{bound}`; checked on it alone")
 
 
 def _compose(name: str, problem: str, *overrides: str) -> dict:
@@ -84,30 +95,36 @@ def _rows(result) -> list[tuple]:
     return list(zip(*cols.values(), strict=True))
 
 
-def _check_rows(result, space) -> None:
+def _check_rows(result, space, partial: bool = False) -> None:
     cols = result.columns
     assert cols["trial"], "the cell recorded no report"
     assert set(cols["status"]) <= {"running", "completed", "paused", "pruned", "failed"}
     for config in trial_configs(result):
-        space.validate(config)  # inside the space, conditions respected
+        if partial:  # a grid of listed values leaves the other parameters to the model
+            assert all(space[k].contains(v) for k, v in config.items())
+        else:
+            space.validate(config)  # inside the space, conditions respected
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_single_fidelity_cell(name):
-    cfg = _compose(name, "branin")
+    bound = _bound_problem(name)
+    cfg = _compose(name, bound or "branin")
     if _refuses_single_fidelity(name, cfg):
         return
     space = build_problem(cfg["problem"]).space
-    first = run_cell(_spec(cfg, name, 0, Budget(trials=8)))
-    _check_rows(first, space)
-    assert _rows(run_cell(_spec(cfg, name, 0, Budget(trials=8)))) == _rows(first)
-    other = run_cell(_spec(cfg, name, 1, Budget(trials=8)))
+    n_trials = 2 if bound else 8  # problem-bound confs run on real (slower) problems
+    first = run_cell(_spec(cfg, name, 0, Budget(trials=n_trials)))
+    _check_rows(first, space, partial=bound is not None)
+    assert _rows(run_cell(_spec(cfg, name, 0, Budget(trials=n_trials)))) == _rows(first)
+    other = run_cell(_spec(cfg, name, 1, Budget(trials=n_trials)))
     if name not in SEED_FREE:
         assert trial_configs(other) != trial_configs(first)
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_fidelity_cell_with_three_workers(name):
+    _skip_if_bound(name)
     cfg = _compose(name, "learning_curve", "problem.max_iterations=9")
     space = build_problem(cfg["problem"]).space
     for workers in (1, 3):
@@ -119,6 +136,7 @@ def test_fidelity_cell_with_three_workers(name):
 
 @pytest.mark.parametrize("name", CASES)
 def test_conditional_space_uneven_costs_out_of_order(name):
+    _skip_if_bound(name)
     cfg = _compose(name, "learning_curve")["optimizer"]
     problem = UnevenCurveProblem()
     reason = _refusal(cfg, problem)
@@ -131,6 +149,7 @@ def test_conditional_space_uneven_costs_out_of_order(name):
 
 @pytest.mark.parametrize("name", CASES)
 def test_failing_trials_are_survived(name):
+    _skip_if_bound(name)
     cfg = _compose(name, "branin")["optimizer"]
     problem = FlakyProblem()
     reason = _refusal(cfg, problem)
