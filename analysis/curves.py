@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -93,34 +94,51 @@ def bootstrap_ci(values: Sequence[float], n_boot: int = 1000, level: float = 0.9
     v = v[~np.isnan(v)]
     if v.size == 0:
         return (np.nan, np.nan)
-    if v.size == 1:
-        return (float(v[0]), float(v[0]))
-    rng = np.random.default_rng(seed)
-    means = rng.choice(v, size=(n_boot, v.size), replace=True).mean(axis=1)
-    alpha = (1.0 - level) / 2.0
-    return float(np.quantile(means, alpha)), float(np.quantile(means, 1.0 - alpha))
+    low, high = _bootstrap(v[None, :], n_boot, level, np.random.default_rng(seed))
+    return float(low[0]), float(high[0])
+
+
+def _bootstrap(matrix: np.ndarray, n_boot: int, level: float,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise percentile bootstrap of the mean; the same resampled seeds for every row.
+
+    A row's NaNs (seeds not observed yet) are left out of each resample's mean.
+    """
+    n = matrix.shape[1]
+    index = rng.integers(0, n, size=(n_boot, n))
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN resamples give NaN
+        means = np.nanmean(matrix[:, index], axis=2)  # (rows, n_boot)
+        alpha = (1.0 - level) / 2.0
+        return (np.nanquantile(means, alpha, axis=1), np.nanquantile(means, 1.0 - alpha, axis=1))
 
 
 def aggregate(curves: pd.DataFrame, value: str = "best", n_boot: int = 1000,
-              seed: int = 0) -> pd.DataFrame:
+              seed: int = 0, level: float = 0.95) -> pd.DataFrame:
     """Across seeds, per (problem, optimizer, x): n, median, q25, q75, mean, ci_low, ci_high.
 
-    Quantiles use linear interpolation between order statistics (numpy's default); the CI
-    is the percentile bootstrap of the mean with a generator seeded by `seed`. Points where
-    a seed has no observation yet (NaN) are left out of that point's statistics.
+    Quantiles interpolate linearly between order statistics (numpy's default); the CI is
+    the percentile bootstrap of the mean over seeds (`n_boot` resamples of the seeds, from a
+    generator seeded by `seed`, the same resamples at every x of a curve). Seeds with no
+    observation yet at a point (NaN) are left out of that point's statistics.
     """
-    rows = []
-    for (problem, optimizer, x), group in curves.groupby(["problem", "optimizer", "x"],
-                                                         sort=True):
-        v = group[value].to_numpy(dtype=float)
-        v = v[~np.isnan(v)]
-        if v.size == 0:
-            stats = dict(n=0, median=np.nan, q25=np.nan, q75=np.nan, mean=np.nan,
-                         ci_low=np.nan, ci_high=np.nan)
-        else:
-            low, high = bootstrap_ci(v, n_boot=n_boot, seed=seed)
-            stats = dict(n=int(v.size), median=float(np.median(v)),
-                         q25=float(np.quantile(v, 0.25)), q75=float(np.quantile(v, 0.75)),
-                         mean=float(v.mean()), ci_low=low, ci_high=high)
-        rows.append({"problem": problem, "optimizer": optimizer, "x": x, **stats})
-    return pd.DataFrame(rows)
+    out = []
+    for (problem, optimizer), group in curves.groupby(["problem", "optimizer"], sort=True):
+        wide = group.pivot_table(index="x", columns="seed", values=value, dropna=False,
+                                 aggfunc="first").sort_index()
+        m = wide.to_numpy(dtype=float)
+        n = (~np.isnan(m)).sum(axis=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # points with no seed yet
+            low, high = _bootstrap(m, n_boot, level, np.random.default_rng(seed))
+            frame = pd.DataFrame({
+                "problem": problem, "optimizer": optimizer, "x": wide.index.to_numpy(),
+                "n": n, "median": np.nanmedian(m, axis=1),
+                "q25": np.nanquantile(m, 0.25, axis=1), "q75": np.nanquantile(m, 0.75, axis=1),
+                "mean": np.nanmean(m, axis=1), "ci_low": low, "ci_high": high,
+            })
+        out.append(frame)
+    if not out:
+        return pd.DataFrame(columns=["problem", "optimizer", "x", "n", "median", "q25", "q75",
+                                     "mean", "ci_low", "ci_high"])
+    return pd.concat(out, ignore_index=True)

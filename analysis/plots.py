@@ -29,8 +29,9 @@ _AXIS_LABELS = {"cum_units": "compute units", "virtual_time": "virtual time (uni
 
 
 def _colors(names: list[str]) -> dict[str, tuple]:
-    cmap = plt.get_cmap("tab20")
-    return {n: cmap(i % 20) for i, n in enumerate(sorted(names))}
+    # tab10 while it lasts (distinct hues), then tab20's lighter shades
+    palette = [*plt.get_cmap("tab10").colors, *plt.get_cmap("tab20").colors[1::2]]
+    return {n: palette[i % len(palette)] for i, n in enumerate(sorted(names))}
 
 
 def plot_anytime(results: Results, folder: Path, n_points: int = 60) -> list[Path]:
@@ -58,7 +59,7 @@ def plot_anytime(results: Results, folder: Path, n_points: int = 60) -> list[Pat
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
         fig.suptitle(f"{problem}: anytime incumbent, median and interquartile range over seeds")
-        fig.tight_layout(rect=(0, 0, 0.88, 1))
+        fig.tight_layout(rect=(0, 0, 0.9, 1))
         path = folder / f"anytime_{problem}.png"
         fig.savefig(path, dpi=90)
         plt.close(fig)

@@ -634,7 +634,7 @@ def cell_importance(reports: pd.DataFrame, meta: dict, direction: str,
     Trials are the reports at the cell's full fidelity that are not failed (one value per
     trial, its last at that step). Parameters are those every such trial has; their
     distributions come from the problem's recorded space (bounds, log scale, choices).
-    Returns columns param, ped_anova, fanova (fANOVA with seed 0).
+    Returns columns param, ped_anova, fanova (fANOVA with 32 trees, seed 0).
     """
     import optuna
 
@@ -654,7 +654,7 @@ def cell_importance(reports: pd.DataFrame, meta: dict, direction: str,
     ped = optuna.importance.get_param_importances(
         study, evaluator=optuna.importance.PedAnovaImportanceEvaluator())
     fan = optuna.importance.get_param_importances(
-        study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
+        study, evaluator=optuna.importance.FanovaImportanceEvaluator(n_trees=32, seed=0))
     frame = pd.DataFrame({"param": list(dists)})
     frame["ped_anova"] = frame.param.map(ped).astype(float)
     frame["fanova"] = frame.param.map(fan).astype(float)
@@ -708,7 +708,7 @@ def parameter_importance(results: Results,
   problem's recorded search space. Parameters absent from some trials (conditional ones)
   are left out, as Optuna does.
 - *PED-ANOVA*: `PedAnovaImportanceEvaluator()` (Optuna 5's default for
-  `get_param_importances`); *fANOVA*: `FanovaImportanceEvaluator(seed=0)`. Each column sums
+  `get_param_importances`); *fANOVA*: `FanovaImportanceEvaluator(n_trees=32, seed=0)`. Each column sums
   to 1 over a problem's parameters.
 """, notes)
 
