@@ -17,6 +17,7 @@ __all__ = [
     "final_values",
     "friedman_nemenyi",
     "holm",
+    "nanmean",
     "nemenyi_cd",
     "normalized_regret",
     "pairwise_wilcoxon",
@@ -56,15 +57,23 @@ def final_values(results: Results) -> pd.DataFrame:
 
 def normalized_regret(best_loss: float | np.ndarray, reference: Reference | None,
                       sign: float) -> float | np.ndarray:
-    """(loss - reference loss) / |reference|; NaN without a reference or with reference 0.
+    """(loss − reference loss) / |reference|, or / 1 when the reference is 0; NaN without a
+    reference. `reference.value` is in the problem's direction, `sign` is +1 (minimize) or
+    -1 (maximize)."""
+    loss = np.asarray(best_loss, dtype=float)
+    if reference is None:
+        out = np.full_like(loss, np.nan)
+    else:
+        scale = abs(reference.value) or 1.0
+        out = (loss - sign * reference.value) / scale
+    return out if np.ndim(best_loss) else float(out)
 
-    `reference.value` is in the problem's direction, `sign` is +1 (minimize) or -1.
-    """
-    if reference is None or reference.value == 0:
-        return np.full_like(np.asarray(best_loss, dtype=float), np.nan) if np.ndim(
-            best_loss) else np.nan
-    ref_loss = sign * reference.value
-    return (np.asarray(best_loss, dtype=float) - ref_loss) / abs(reference.value)
+
+def nanmean(values: np.ndarray) -> float:
+    """Mean without NaNs; NaN (no warning) when nothing is left."""
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    return float(v.mean()) if v.size else np.nan
 
 
 def rank_rows(table: pd.DataFrame) -> pd.DataFrame:

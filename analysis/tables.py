@@ -23,6 +23,7 @@ from analysis.stats import (
     average_ranks,
     final_values,
     friedman_nemenyi,
+    nanmean,
     normalized_regret,
     pairwise_wilcoxon,
     rank_rows,
@@ -138,7 +139,7 @@ def _trial_ends(reports: pd.DataFrame) -> pd.DataFrame:
 
 def _final_status(reports: pd.DataFrame) -> pd.Series:
     """Per (problem, optimizer, seed, trial), the status of its last report."""
-    return reports.groupby(["problem", "optimizer", "seed", "trial"], sort=False).status.last()
+    return reports.groupby(["problem", "optimizer", "seed", "trial"], sort=True).status.last()
 
 
 # -- grid vs random -----------------------------------------------------------------------
@@ -354,7 +355,8 @@ def early_stopping(results: Results, key: str = "early_stopping_rounds") -> Tabl
             o = finals[(finals.problem == problem) & (finals.optimizer == optimizer)]
             per.append({
                 "problem": problem, "optimizer": optimizer,
-                key: "off" if not setting else int(setting),
+                key: "off" if setting is None or pd.isna(setting) or not setting
+                else int(setting),
                 "seeds": len(o), "trials per cell": o.n_trials.mean(),
                 "rounds per completed trial": done.step.mean(),
                 "max rounds": g.max_step.iloc[0],
@@ -474,8 +476,8 @@ def samplers(results: Results, names: Sequence[str] = SAMPLER_OPTIMIZERS,
         f = finals[(finals.problem == problem) & finals.optimizer.isin(present)]
         ranks = rank_rows(f.pivot(index="seed", columns="optimizer", values="best_loss")
                           .dropna())
-        target_loss = (sign * ref.value + target_regret * abs(ref.value)
-                       if ref is not None and ref.value != 0 else None)
+        target_loss = (sign * ref.value + target_regret * (abs(ref.value) or 1.0)
+                       if ref is not None else None)
         if ref is None:
             notes.append(f"`{problem}` has no reference value: regret and target are n/a.")
         for optimizer in present:
@@ -494,7 +496,7 @@ def samplers(results: Results, names: Sequence[str] = SAMPLER_OPTIMIZERS,
             rows.append({
                 "problem": problem, "optimizer": optimizer, "seeds": len(o),
                 "final best (mean ± std)": _mean_std(o.best),
-                "normalized regret (mean)": float(np.nanmean(reg)) if ref else np.nan,
+                "normalized regret (mean)": nanmean(reg),
                 "mean rank": ranks[optimizer].mean() if optimizer in ranks else np.nan,
                 "reached target": f"{reached}/{len(o)}" if target_loss is not None else "n/a",
                 "units to target (median)": np.median(reach_units) if reach_units else np.nan,
@@ -507,8 +509,9 @@ def samplers(results: Results, names: Sequence[str] = SAMPLER_OPTIMIZERS,
         "samplers", "Samplers: TPE vs CMA-ES vs GP vs random, Optuna vs Hyperopt (2.2–2.3)",
         pd.DataFrame(rows), f"""\
 - *final best*: the final incumbent in the problem's direction, mean ± std over seeds.
-- *normalized regret*: (final loss − reference loss) / |reference|, with the problem's fixed
-  reference (see the references table); n/a where a problem has none.
+- *normalized regret*: (final loss − reference loss) / |reference| (/ 1 when the reference
+  is 0), with the problem's fixed reference (see the references table); n/a where a
+  problem has none.
 - *mean rank*: per seed, optimizers ranked by final loss among those in this table for the
   problem (1 = best, ties share the average rank), then averaged over seeds present for all.
 - *target*: normalized regret <= {target_regret:g}; *reached target*: cells that got there;
@@ -750,7 +753,7 @@ def _block_losses(results: Results) -> pd.DataFrame:
     finals = final_values(results)
     finals["score"] = [
         normalized_regret(r.best_loss, refs.get(r.problem), results.sign(r.problem))
-        if refs.get(r.problem) is not None and refs[r.problem].value != 0 else r.best_loss
+        if refs.get(r.problem) is not None else r.best_loss
         for r in finals.itertuples()]
     return finals.pivot_table(index=["problem", "seed"], columns="optimizer", values="score")
 
@@ -789,8 +792,7 @@ def overall(results: Results) -> list[Table]:
             rows.append({
                 "problem": problem, "optimizer": optimizer, "seeds": len(o),
                 "final best (mean ± std)": _mean_std(o.best),
-                "normalized regret (mean)": float(np.nanmean(reg))
-                if refs.get(problem) else np.nan,
+                "normalized regret (mean)": nanmean(reg),
                 "rank on problem": ranks[optimizer].mean() if optimizer in ranks else np.nan,
                 "units per cell": o.units.mean(), "wall s per cell": o.wall_time.mean(),
             })
