@@ -46,7 +46,7 @@ def sample_step(x: Sequence[float], y: Sequence[float], grid: Sequence[float]) -
 
 def budget_grid(max_x: float, n_points: int = 50, log: bool = False,
                 min_x: float = 1.0) -> np.ndarray:
-    """A shared grid from 0 (or `min_x` on a log grid) to `max_x` inclusive."""
+    """Return a shared grid from 0 (or `min_x` on a log grid) to `max_x` inclusive."""
     if n_points < 2:
         raise ValueError(f"`n_points` must be >= 2, got {n_points}.")
     if max_x <= 0:

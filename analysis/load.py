@@ -56,6 +56,7 @@ class Results:
         cells: one row per cell: study, problem, optimizer, seed, direction, optimum,
             max_step (None without a fidelity), wall_time, cum_units, stop_reason, path and
             `meta` (the whole metadata dict).
+
     """
 
     reports: pd.DataFrame
@@ -75,7 +76,7 @@ class Results:
 
     def subset(self, problems: Iterable[str] | None = None,
                optimizers: Iterable[str] | None = None) -> Results:
-        """The results restricted to some problems and/or optimizers."""
+        """Return the results restricted to some problems and/or optimizers."""
         rmask = pd.Series(True, index=self.reports.index)
         cmask = pd.Series(True, index=self.cells.index)
         if problems is not None:
@@ -96,6 +97,7 @@ def load_results(paths: str | Path | Iterable[str | Path]) -> Results:
         FileNotFoundError: a path does not exist or holds no cell files.
         SchemaError: a file has another schema version, no hpo-arena metadata, or misses
             columns.
+
     """
     if isinstance(paths, str | Path):
         paths = [paths]
@@ -137,7 +139,7 @@ def load_results(paths: str | Path | Iterable[str | Path]) -> Results:
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The hpo-arena metadata of one cell file, after checking its schema version."""
+    """Return the hpo-arena metadata of one cell file, after checking its schema version."""
     meta = pq.read_schema(path).metadata or {}
     if METADATA_KEY not in meta:
         raise SchemaError(f"{path} has no hpo-arena metadata; it was not written by hpo-arena.")

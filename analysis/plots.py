@@ -59,7 +59,7 @@ def plot_anytime(results: Results, folder: Path, n_points: int = 60) -> list[Pat
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
         fig.suptitle(f"{problem}: anytime incumbent, median and interquartile range over seeds")
-        fig.tight_layout(rect=(0, 0, 0.9, 1))
+        fig.subplots_adjust(left=0.05, right=0.88, bottom=0.14, top=0.88, wspace=0.22)
         path = folder / f"anytime_{problem}.png"
         fig.savefig(path, dpi=90)
         plt.close(fig)
@@ -75,15 +75,16 @@ def plot_final_boxes(results: Results, folder: Path) -> list[Path]:
     for problem, f in finals.groupby("problem", sort=True):
         names = sorted(set(f.optimizer))
         data = [f[f.optimizer == n].best.dropna().to_numpy() for n in names]
-        fig, ax = plt.subplots(figsize=(max(4.0, 0.7 * len(names) + 2), 4))
+        fig, ax = plt.subplots(figsize=(max(5.0, 0.7 * len(names) + 2.5), 4))
         ax.boxplot(data, tick_labels=names, showmeans=True)
         for i, d in enumerate(data, start=1):
             ax.plot(np.full(d.size, i), d, "o", ms=3, alpha=0.5, color="k")
         ax.set_ylabel("final incumbent")
-        ax.set_title(f"{problem}: final performance ({results.directions()[problem]})")
+        ax.set_title(f"{problem}: final performance ({results.directions()[problem]})",
+                     fontsize=10)
         ax.tick_params(axis="x", rotation=45)
         ax.grid(axis="y", alpha=0.3)
-        fig.tight_layout()
+        fig.subplots_adjust(left=0.2, right=0.97, bottom=0.3, top=0.9)
         path = folder / f"final_{problem}.png"
         fig.savefig(path, dpi=90)
         plt.close(fig)
@@ -106,7 +107,7 @@ def plot_rank_over_budget(ranks: pd.DataFrame, folder: Path) -> list[Path]:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     ax.set_title("Rank over budget (averaged over problems and seeds)")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.08, right=0.78, bottom=0.12, top=0.92)
     path = folder / "rank_over_budget.png"
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -114,7 +115,7 @@ def plot_rank_over_budget(ranks: pd.DataFrame, folder: Path) -> list[Path]:
 
 
 def pbt_schedule(cell: pd.DataFrame, trial: int) -> pd.DataFrame:
-    """The hyperparameters along one trial's lineage: rows (step, param, value).
+    """Return the hyperparameters along one trial's lineage: rows (step, param, value).
 
     Walks `parent_trial` links from `trial` to its root; each ancestor contributes the
     steps it trained before its descendant was cloned from it.
@@ -161,8 +162,8 @@ def plot_pbt_schedules(results: Results, folder: Path,
             ax.set_ylabel(p)
             ax.grid(alpha=0.3)
         fig.suptitle(f"{problem} / {optimizer} seed={first.seed}: hyperparameter schedule of "
-                     f"the incumbent's lineage (trial {first.incumbent_trial})")
-        fig.tight_layout()
+                     f"the incumbent's lineage (trial {first.incumbent_trial})", fontsize=10)
+        fig.subplots_adjust(left=0.08, right=0.97, bottom=0.16, top=0.85, wspace=0.35)
         path = folder / f"pbt_{problem}_{optimizer}.png"
         fig.savefig(path, dpi=90)
         plt.close(fig)
@@ -171,18 +172,21 @@ def plot_pbt_schedules(results: Results, folder: Path,
 
 
 def plot_cd_diagram(ranks: pd.Series, cd: float, folder: Path, title: str = "") -> list[Path]:
-    """Demšar's critical-difference diagram: average ranks on an axis, a bar of length CD,
-    and thick lines joining groups of optimizers not significantly different."""
+    """Draw Demšar's critical-difference diagram.
+
+    Average ranks on an axis, a bar of length CD, and thick lines joining groups of
+    optimizers whose average ranks differ by less than CD.
+    """
     if ranks.empty or not np.isfinite(cd):
         return []
     folder.mkdir(parents=True, exist_ok=True)
     ranks = ranks.sort_values()
     k = len(ranks)
     names, values = list(ranks.index), ranks.to_numpy(dtype=float)
-    fig, ax = plt.subplots(figsize=(9, 1.6 + 0.32 * k))
+    fig, ax = plt.subplots(figsize=(9, 1.4 + 0.2 * k))
     lo, hi = 1, max(k, 2)
     ax.set_xlim(lo - 2.8, hi + 2.8)  # room for the names on both sides
-    ax.set_ylim(-(k / 2 + 2.5), 2.2)
+    ax.set_ylim(-(((k + 1) // 2) * 0.55 + 0.9), 2.0)
     ax.axis("off")
     ax.hlines(0, lo, hi, color="k", lw=1)
     for t in range(lo, hi + 1):
@@ -210,7 +214,7 @@ def plot_cd_diagram(ranks: pd.Series, cd: float, folder: Path, title: str = "") 
         ax.hlines(y, values[a] - 0.03, values[b] + 0.03, color="k", lw=3)
         y -= 0.15
     ax.set_title(title or "Critical difference (Nemenyi, α = 0.05)", fontsize=10)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.9)
     path = folder / "critical_difference.png"
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -24,8 +24,8 @@ from analysis.plots import (
     plot_pbt_schedules,
     plot_rank_over_budget,
 )
-from analysis.tables import Table, all_tables, cd_selection, rank_over_budget
 from analysis.stats import friedman_nemenyi
+from analysis.tables import Table, all_tables, cd_selection, rank_over_budget
 
 __all__ = ["build_report", "main"]
 

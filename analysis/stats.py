@@ -26,8 +26,15 @@ __all__ = [
 
 
 def final_values(results: Results) -> pd.DataFrame:
-    """One row per cell: the final incumbent (`best_loss`, `best` in the problem's direction),
-    the test value of the incumbent's report, trials, units and wall time."""
+    """Return one row per cell: the final incumbent and what goes with it.
+
+    Columns: `best_loss`, `best` (in the problem's direction), `regret_loss`, the test and
+    noise-free values of the incumbent's report, trials, units and wall time. Computed once
+    per loaded `results` (cached on it); callers get a copy.
+    """
+    cached = results.__dict__.get("_final_values")
+    if cached is not None:
+        return cached.copy()
     rows = []
     for (problem, optimizer, seed), r in results.reports.groupby(
             ["problem", "optimizer", "seed"], sort=True):
@@ -44,6 +51,10 @@ def final_values(results: Results) -> pd.DataFrame:
         rows.append({
             "problem": problem, "optimizer": optimizer, "seed": int(seed),
             "best_loss": best_loss, "best": sign * best_loss,
+            # the noise-free loss of the incumbent where the problem records one: regret
+            # measured on it is not flattered by lucky noise
+            "regret_loss": sign * float(true) if true is not None and not pd.isna(true)
+            else best_loss,
             "test_value": np.nan if test is None else float(test),
             "true_value": np.nan if true is None else float(true),
             "incumbent_trial": inc_trial,
@@ -52,14 +63,22 @@ def final_values(results: Results) -> pd.DataFrame:
             "units": int(r.cum_units.iloc[-1]),
             "wall_time": float(r.wall_time.max()),
         })
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows, columns=_FINAL_COLUMNS)
+    results.__dict__["_final_values"] = frame
+    return frame.copy()
+
+
+_FINAL_COLUMNS = ["problem", "optimizer", "seed", "best_loss", "best", "regret_loss", "test_value",
+                  "true_value", "incumbent_trial", "n_trials", "n_failed", "units", "wall_time"]
 
 
 def normalized_regret(best_loss: float | np.ndarray, reference: Reference | None,
                       sign: float) -> float | np.ndarray:
-    """(loss − reference loss) / |reference|, or / 1 when the reference is 0; NaN without a
-    reference. `reference.value` is in the problem's direction, `sign` is +1 (minimize) or
-    -1 (maximize)."""
+    """Return (loss − reference loss) / |reference| (/ 1 when the reference is 0).
+
+    NaN without a reference. `reference.value` is in the problem's direction, `sign` is +1
+    (minimize) or -1 (maximize).
+    """
     loss = np.asarray(best_loss, dtype=float)
     if reference is None:
         out = np.full_like(loss, np.nan)
@@ -134,8 +153,11 @@ def pairwise_wilcoxon(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 
 
 def nemenyi_cd(k: int, n: int, alpha: float = 0.05) -> float:
-    """Critical difference of average ranks for k methods on n data sets (Demšar 2006):
-    CD = q_alpha * sqrt(k (k + 1) / (6 n)), q_alpha the studentized range quantile / sqrt 2."""
+    """Return the critical difference of average ranks for k methods on n data sets.
+
+    Demšar (2006): CD = q_alpha * sqrt(k (k + 1) / (6 n)), q_alpha the studentized range
+    quantile (infinite degrees of freedom) / sqrt 2.
+    """
     if k < 2 or n < 1:
         raise ValueError(f"the critical difference needs k >= 2 and n >= 1, got k={k}, n={n}.")
     q = sps.studentized_range.ppf(1.0 - alpha, k, np.inf) / math.sqrt(2.0)
@@ -143,8 +165,10 @@ def nemenyi_cd(k: int, n: int, alpha: float = 0.05) -> float:
 
 
 def friedman_nemenyi(table: pd.DataFrame, alpha: float = 0.05) -> Mapping[str, object]:
-    """Friedman test and Nemenyi critical difference over the complete rows of `table`
-    (rows: data sets, columns: methods, values: losses)."""
+    """Run the Friedman test and Nemenyi's critical difference on the complete rows.
+
+    `table`: rows are data sets, columns methods, values losses.
+    """
     complete = table.dropna()
     k, n = complete.shape[1], complete.shape[0]
     ranks = average_ranks(complete)

@@ -18,9 +18,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.curves import anytime_curves
-from analysis.load import Reference, Results, problem_references
+from analysis.load import Results, problem_references
 from analysis.stats import (
-    average_ranks,
     final_values,
     friedman_nemenyi,
     nanmean,
@@ -80,7 +79,7 @@ class Table:
         return self.frame.empty
 
     def markdown(self) -> str:
-        """The table (or its notes when empty) followed by its definitions."""
+        """Render the table (or its notes when empty) followed by its definitions."""
         parts = [f"### {self.title}", ""]
         if self.empty:
             parts.append("_Not available in this study._")
@@ -345,7 +344,7 @@ def early_stopping(results: Results, key: str = "early_stopping_rounds") -> Tabl
                      for m in cells.meta]]
     rows = []
     finals = final_values(results)
-    for (cls, optimizer), group in has_key.groupby(["class", "optimizer"], sort=True):
+    for (_, optimizer), group in has_key.groupby(["class", "optimizer"], sort=True):
         per = []
         for problem, g in group.groupby("problem", sort=True):
             setting = g.setting.iloc[0]
@@ -482,7 +481,7 @@ def samplers(results: Results, names: Sequence[str] = SAMPLER_OPTIMIZERS,
             notes.append(f"`{problem}` has no reference value: regret and target are n/a.")
         for optimizer in present:
             o = f[f.optimizer == optimizer]
-            reg = normalized_regret(o.best_loss.to_numpy(), ref, sign)
+            reg = normalized_regret(o.regret_loss.to_numpy(), ref, sign)
             reach_units, reach_wall, reached = [], [], 0
             if target_loss is not None:
                 r = results.reports[(results.reports.problem == problem)
@@ -511,7 +510,8 @@ def samplers(results: Results, names: Sequence[str] = SAMPLER_OPTIMIZERS,
 - *final best*: the final incumbent in the problem's direction, mean ± std over seeds.
 - *normalized regret*: (final loss − reference loss) / |reference| (/ 1 when the reference
   is 0), with the problem's fixed reference (see the references table); n/a where a
-  problem has none.
+  problem has none. The final loss is the incumbent's noise-free value (`true_value`)
+  where the problem records one, else its observed value.
 - *mean rank*: per seed, optimizers ranked by final loss among those in this table for the
   problem (1 = best, ties share the average rank), then averaged over seeds present for all.
 - *target*: normalized regret <= {target_regret:g}; *reached target*: cells that got there;
@@ -522,7 +522,7 @@ def samplers(results: Results, names: Sequence[str] = SAMPLER_OPTIMIZERS,
 
 # -- PBT ----------------------------------------------------------------------------------
 def lineage_depth(parents: dict[int, int | None], trial: int) -> int:
-    """Number of parent links from `trial` back to its root (0 for a root)."""
+    """Count the parent links from `trial` back to its root (0 for a root)."""
     depth, seen = 0, {trial}
     while parents.get(trial) is not None:
         trial = int(parents[trial])
@@ -711,8 +711,8 @@ def parameter_importance(results: Results,
   problem's recorded search space. Parameters absent from some trials (conditional ones)
   are left out, as Optuna does.
 - *PED-ANOVA*: `PedAnovaImportanceEvaluator()` (Optuna 5's default for
-  `get_param_importances`); *fANOVA*: `FanovaImportanceEvaluator(n_trees=32, seed=0)`. Each column sums
-  to 1 over a problem's parameters.
+  `get_param_importances`); *fANOVA*: `FanovaImportanceEvaluator(n_trees=32, seed=0)`.
+  Each column sums to 1 over a problem's parameters.
 """, notes)
 
 
@@ -747,20 +747,24 @@ def rank_over_budget(results: Results, n_points: int = 20) -> pd.DataFrame:
 
 
 def _block_losses(results: Results) -> pd.DataFrame:
-    """Rows (problem, seed), columns optimizers: normalized regret, or raw loss without a
-    reference."""
+    """Return rows (problem, seed) × optimizer columns of final normalized regret.
+
+    Problems without a reference contribute their raw final loss.
+    """
     refs = problem_references(results)
     finals = final_values(results)
     finals["score"] = [
-        normalized_regret(r.best_loss, refs.get(r.problem), results.sign(r.problem))
+        normalized_regret(r.regret_loss, refs.get(r.problem), results.sign(r.problem))
         if refs.get(r.problem) is not None else r.best_loss
         for r in finals.itertuples()]
     return finals.pivot_table(index=["problem", "seed"], columns="optimizer", values="score")
 
 
 def cd_selection(per_problem: pd.DataFrame, min_problems: int = 3) -> pd.DataFrame:
-    """The largest complete block (problems × optimizers, maximizing their product, at
-    least `min_problems` problems and 2 optimizers) for a critical-difference diagram."""
+    """Return the largest complete block of problems × optimizers for a CD diagram.
+
+    Maximizes the block's size with at least `min_problems` problems and 2 optimizers.
+    """
     best, best_size = pd.DataFrame(), 0
     problems = list(per_problem.index)
     from itertools import combinations
@@ -788,7 +792,7 @@ def overall(results: Results) -> list[Table]:
                           .dropna())
         sign = results.sign(problem)
         for optimizer, o in f.groupby("optimizer", sort=True):
-            reg = normalized_regret(o.best_loss.to_numpy(), refs.get(problem), sign)
+            reg = normalized_regret(o.regret_loss.to_numpy(), refs.get(problem), sign)
             rows.append({
                 "problem": problem, "optimizer": optimizer, "seeds": len(o),
                 "final best (mean ± std)": _mean_std(o.best),
@@ -802,7 +806,8 @@ def overall(results: Results) -> list[Table]:
     perf_table = Table(
         "overall", "Overall: final performance per problem and optimizer", perf, """\
 - *final best*: the final incumbent in the problem's direction, mean ± std over seeds.
-- *normalized regret*: (final loss − reference loss) / |reference| (see references).
+- *normalized regret*: (final loss − reference loss) / |reference| (see references), on the
+  incumbent's noise-free value where the problem records one.
 - *rank on problem*: per seed, all optimizers run on the problem ranked by final loss
   (ties share the average rank), averaged over the seeds every one of them has.
 - *average rank over budget*: per problem and seed, optimizers ranked by incumbent at 20
@@ -853,7 +858,7 @@ def overall(results: Results) -> list[Table]:
 
 
 def references_table(results: Results) -> Table:
-    """The fixed reference of normalized regret used for each problem."""
+    """Tabulate the fixed reference of normalized regret used for each problem."""
     refs = problem_references(results)
     rows = [{"problem": p, "direction": results.directions()[p],
              "reference": np.nan if r is None else r.value,

@@ -9,9 +9,11 @@ from typing import Any
 
 from benchmarks.recorder import SCHEMA_VERSION, cell_path, write_cell
 
-COLUMNS = ("study problem optimizer seed trial parent_trial step value loss status units "
-           "cum_units virtual_time wall_time optimizer_time best_loss config test_value "
-           "true_value metrics error").split()
+COLUMNS = (
+    "study", "problem", "optimizer", "seed", "trial", "parent_trial", "step", "value", "loss",
+    "status", "units", "cum_units", "virtual_time", "wall_time", "optimizer_time", "best_loss",
+    "config", "test_value", "true_value", "metrics", "error",
+)
 
 
 def write_test_cell(

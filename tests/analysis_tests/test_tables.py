@@ -204,7 +204,8 @@ def test_importance_finds_the_parameter_that_matters(tmp_path):
     write_test_cell(tmp_path, "imp", "random", 0, reps, space=space)
     table = parameter_importance(load_results(tmp_path / "s"))
     frame = table.frame.set_index("param")
-    assert frame.loc["x", "fANOVA"] > 0.8 and frame.loc["x", "PED-ANOVA"] > 0.5
+    assert frame.loc["x", "fANOVA"] > 0.8
+    assert frame.loc["x", "PED-ANOVA"] > 0.5
     assert frame["fANOVA"].sum() == pytest.approx(1.0)
     assert set(frame.index) == {"x", "n", "kind"}
 
@@ -218,7 +219,8 @@ def test_tables_survive_a_study_without_their_runs(tmp_path):
         text = t.markdown()
         assert t.title in text
         if t.empty:
-            assert "Not available" in text and t.notes
+            assert "Not available" in text
+            assert t.notes
 
 
 def test_table_written_as_markdown_and_csv(study, tmp_path):
