@@ -153,7 +153,7 @@ def plot_pbt_schedules(results: Results, folder: Path,
         params = sorted(set(sched.param))
         if not params:
             continue
-        fig, axes = plt.subplots(1, len(params), figsize=(4.5 * len(params), 3.5),
+        fig, axes = plt.subplots(1, len(params), figsize=(max(8.0, 4.5 * len(params)), 3.8),
                                  squeeze=False)
         for ax, p in zip(axes[0], params, strict=True):
             s = sched[sched.param == p]
@@ -161,9 +161,10 @@ def plot_pbt_schedules(results: Results, folder: Path,
             ax.set_xlabel("fidelity step")
             ax.set_ylabel(p)
             ax.grid(alpha=0.3)
-        fig.suptitle(f"{problem} / {optimizer} seed={first.seed}: hyperparameter schedule of "
-                     f"the incumbent's lineage (trial {first.incumbent_trial})", fontsize=10)
-        fig.subplots_adjust(left=0.08, right=0.97, bottom=0.16, top=0.85, wspace=0.35)
+        fig.suptitle(f"{problem} / {optimizer} seed={first.seed}: hyperparameter schedule\n"
+                     f"along the incumbent's lineage (trial {first.incumbent_trial})",
+                     fontsize=10)
+        fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.82, wspace=0.35)
         path = folder / f"pbt_{problem}_{optimizer}.png"
         fig.savefig(path, dpi=90)
         plt.close(fig)

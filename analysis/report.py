@@ -9,6 +9,7 @@ complete results just rebuilds the report.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -25,9 +26,11 @@ from analysis.plots import (
     plot_rank_over_budget,
 )
 from analysis.stats import friedman_nemenyi
-from analysis.tables import Table, all_tables, cd_selection, rank_over_budget
+from analysis.tables import Table, all_tables, block_losses, cd_selection, rank_over_budget
 
 __all__ = ["build_report", "main"]
+
+log = logging.getLogger(__name__)
 
 USAGE = "usage: python -m analysis.report results/<study> [results/<other study> ...]"
 
@@ -48,23 +51,29 @@ def build_report(paths: Sequence[str | Path], out_dir: str | Path | None = None)
 
 
 def _figures(results: Results, tables: list[Table], folder: Path) -> dict[str, list[Path]]:
-    figures = {
-        "Anytime curves": plot_anytime(results, folder),
-        "Final performance": plot_final_boxes(results, folder),
-        "Rank over budget": plot_rank_over_budget(rank_over_budget(results), folder),
-        "PBT hyperparameter schedules": plot_pbt_schedules(results, folder),
-    }
-    cd = next(t for t in tables if t.name == "critical_difference")
-    if not cd.empty:
-        from analysis.tables import _block_losses
-
-        per_problem = _block_losses(results).groupby(level="problem").mean()
+    def cd_figure() -> list[Path]:
+        cd = next((t for t in tables if t.name == "critical_difference"), None)
+        if cd is None or cd.empty:
+            return []
+        per_problem = block_losses(results).groupby(level="problem").mean()
         fn = friedman_nemenyi(cd_selection(per_problem))
-        figures["Critical difference"] = plot_cd_diagram(
-            fn["ranks"], fn["cd"], folder,
-            f"Critical difference over {fn['n']} problems (Nemenyi, α = 0.05)")
-    else:
-        figures["Critical difference"] = []
+        return plot_cd_diagram(fn["ranks"], fn["cd"], folder,
+                               f"Critical difference over {fn['n']} problems "
+                               "(Nemenyi, α = 0.05)")
+
+    figures: dict[str, list[Path]] = {}
+    for title, draw in [
+        ("Anytime curves", lambda: plot_anytime(results, folder)),
+        ("Final performance", lambda: plot_final_boxes(results, folder)),
+        ("Rank over budget", lambda: plot_rank_over_budget(rank_over_budget(results), folder)),
+        ("PBT hyperparameter schedules", lambda: plot_pbt_schedules(results, folder)),
+        ("Critical difference", cd_figure),
+    ]:
+        try:
+            figures[title] = draw()
+        except Exception:  # a figure that fails is listed as missing, the report goes on
+            log.warning("figure %r failed", title, exc_info=True)
+            figures[title] = []
     return figures
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ __all__ = [
     "Table",
     "all_tables",
     "asha_savings",
+    "block_losses",
     "early_stopping",
     "fidelity_counts",
     "grid_vs_random",
@@ -45,6 +47,7 @@ __all__ = [
     "pbt_summary",
     "pruning",
     "rank_over_budget",
+    "references_table",
     "samplers",
 ]
 
@@ -58,6 +61,8 @@ SAMPLER_OPTIMIZERS = ("random", "optuna_random", "tpe", "cmaes", "gp", "qmc", "h
                       "ray_optuna")
 PBT_OPTIMIZERS = ("pbt", "ray_pbt")
 PBT_COMPARATORS = ("random", "asha", "ray_asha", "hyperband", "sha")
+log = logging.getLogger(__name__)
+
 #: Normalized regret at or below which a cell has "reached the target" (samplers table).
 TARGET_REGRET = 0.05
 JOB_END = ("completed", "paused", "pruned", "failed")
@@ -611,7 +616,9 @@ def _distributions(configs: list[dict], space: dict[str, tuple[str, dict]]) -> d
     import optuna
 
     out = {}
-    names = set.intersection(*(set(c) for c in configs)) if configs else set()
+    # inactive conditional parameters may be missing or recorded as None: leave them out
+    names = (set.intersection(*({k for k, v in c.items() if v is not None} for c in configs))
+             if configs else set())
     for name in sorted(names):
         values = [c[name] for c in configs]
         kind, f = space.get(name, (None, {}))
@@ -746,7 +753,7 @@ def rank_over_budget(results: Results, n_points: int = 20) -> pd.DataFrame:
     return ranks.groupby(["fraction", "optimizer"], as_index=False)["rank"].mean()
 
 
-def _block_losses(results: Results) -> pd.DataFrame:
+def block_losses(results: Results) -> pd.DataFrame:
     """Return rows (problem, seed) × optimizer columns of final normalized regret.
 
     Problems without a reference contribute their raw final loss.
@@ -816,7 +823,7 @@ def overall(results: Results) -> list[Table]:
   (ranks on problems with different optimizer sets are not on one scale: compare within a
   problem group).
 """)
-    blocks = _block_losses(results)
+    blocks = block_losses(results)
     tests = pairwise_wilcoxon(blocks) if blocks.shape[1] >= 2 else pd.DataFrame()
     if len(tests):
         tests = tests[tests.n_blocks >= 2].reset_index(drop=True)
@@ -873,18 +880,25 @@ def references_table(results: Results) -> Table:
 
 
 def all_tables(results: Results) -> list[Table]:
-    """Every table of the report, in report order."""
-    return [
-        references_table(results),
-        grid_vs_random(results),
-        early_stopping(results),
-        samplers(results),
-        pruning(results),
-        asha_savings(results),
-        fidelity_counts(results),
-        pbt_summary(results),
-        parameter_importance(results),
-        *overall(results),
-    ]
+    """Build every table of the report, in report order.
+
+    A builder that fails on unexpected data yields an empty table whose note names the
+    error (logged with its traceback), so one odd cell never costs the whole report.
+    """
+    tables: list[Table] = []
+    for name, build in [
+        ("references", references_table), ("grid_vs_random", grid_vs_random),
+        ("early_stopping", early_stopping), ("samplers", samplers), ("pruning", pruning),
+        ("asha_savings", asha_savings), ("fidelity_counts", fidelity_counts),
+        ("pbt", pbt_summary), ("importance", parameter_importance), ("overall", overall),
+    ]:
+        try:
+            built = build(results)
+        except Exception as err:  # report the failure in place of the table
+            log.warning("table %s failed", name, exc_info=True)
+            built = Table(name, name, pd.DataFrame(), "",
+                          [f"could not be built: {type(err).__name__}: {err}"])
+        tables.extend(built if isinstance(built, list) else [built])
+    return tables
 
 

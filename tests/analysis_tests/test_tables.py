@@ -230,3 +230,16 @@ def test_table_written_as_markdown_and_csv(study, tmp_path):
     back = pd.read_csv(paths[1])
     assert back["best CV score"].tolist() == [0.9, 0.88]
     assert "*time reduction vs grid*" in paths[0].read_text()
+
+
+def test_a_failing_table_becomes_a_note(study, monkeypatch):
+    import analysis.tables as tables
+
+    def boom(results):
+        raise KeyError("unexpected column")
+
+    monkeypatch.setattr(tables, "samplers", boom)
+    built = {t.name: t for t in tables.all_tables(study)}
+    assert built["samplers"].empty
+    assert "could not be built: KeyError" in built["samplers"].notes[0]
+    assert not built["grid_vs_random"].empty
