@@ -39,7 +39,9 @@ def plot_anytime(results: Results, folder: Path, n_points: int = 60) -> list[Pat
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     colors = _colors(list(set(results.cells.optimizer)))
-    aggs = {axis: aggregate(anytime_curves(results, axis, n_points), n_boot=200)
+    aggs = {axis: aggregate(anytime_curves(results, axis, grids=_log_grids(results, axis,
+                                                                           n_points)),
+                            n_boot=200)
             for axis in _AXIS_LABELS}
     for problem in sorted(set(results.cells.problem)):
         fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
@@ -51,7 +53,8 @@ def plot_anytime(results: Results, folder: Path, n_points: int = 60) -> list[Pat
                         label=optimizer, lw=1.5)
                 ax.fill_between(g.x, g.q25, g.q75, step="post", color=colors[optimizer],
                                 alpha=0.15, lw=0)
-            ax.set_xlabel(label)
+            ax.set_xlabel(f"{label}, log scale")
+            ax.set_xscale("log")
             ax.grid(alpha=0.3)
         direction = results.directions()[problem]
         axes[0].set_ylabel(f"incumbent ({'lower' if direction == 'minimize' else 'higher'} "
@@ -65,6 +68,20 @@ def plot_anytime(results: Results, folder: Path, n_points: int = 60) -> list[Pat
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def _log_grids(results: Results, axis: str, n_points: int) -> dict[str, np.ndarray]:
+    """Return per problem log-spaced points from the first positive `axis` value to the last.
+
+    Early progress stays visible next to long budgets.
+    """
+    grids = {}
+    for problem, rows in results.reports.groupby("problem"):
+        x = rows[axis].to_numpy(dtype=float)
+        positive = x[x > 0]
+        if positive.size:
+            grids[problem] = np.unique(np.geomspace(positive.min(), positive.max(), n_points))
+    return grids
 
 
 def plot_final_boxes(results: Results, folder: Path) -> list[Path]:
