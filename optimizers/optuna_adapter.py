@@ -85,6 +85,8 @@ class OptunaAdapter(Optimizer):
         super().__init__(space, fidelity, direction, seed)
         self._n_grid: int | None = None
         self._gridded: set[str] | None = None  # grid `values` may leave parameters out
+        # Optimizers never print: Optuna logs each study's creation at INFO by default.
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.study = optuna.create_study(
             sampler=self._sampler(sampler, dict(sampler_args or {})),
             pruner=self._pruner(pruner, dict(pruner_args or {})),
