@@ -30,6 +30,10 @@ __all__ = ["Budget", "CellResult", "CellSpec", "run_cell"]
 
 log = logging.getLogger(__name__)
 
+#: A cell ends after this many jobs in a row failed: failures cost no compute units, so a
+#: problem that fails for every configuration would otherwise never exhaust a units budget.
+MAX_CONSECUTIVE_FAILURES = 100
+
 
 @dataclass(frozen=True)
 class Budget:
@@ -131,6 +135,7 @@ class _Loop:
         self.free_workers = spec.workers
         self.clock = 0.0
         self.n_trials = 0
+        self.failures_in_a_row = 0
         self.cum_units = 0
         self.best_loss = math.inf
         self.optimizer_seconds = 0.0
@@ -169,6 +174,9 @@ class _Loop:
             self._deliver(active, outcome)
             if budget.units is not None and self.cum_units >= budget.units:
                 self.stop_reason = "units"
+                break
+            if self.failures_in_a_row >= MAX_CONSECUTIVE_FAILURES:
+                self.stop_reason = "failures"
                 break
             if budget.seconds is not None and self._elapsed() >= budget.seconds:
                 self.stop_reason = "seconds"
@@ -278,6 +286,7 @@ class _Loop:
     def _close(self, active: _Active, status: Status, value: float, step: int,
                keep: bool = True) -> None:
         self.free_workers += 1
+        self.failures_in_a_row = self.failures_in_a_row + 1 if status is Status.FAILED else 0
         active.reports.close()
         if keep and self.optimizer.keeps_trials:
             self.paused[active.job.trial] = active.trial

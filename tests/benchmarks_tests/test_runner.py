@@ -133,3 +133,14 @@ def test_waiting_optimizer_with_nothing_running_ends_the_cell():
     rows, _, result = scripted_loop(problem, [new(0, 0.7), "wait", new(1, 0.8)], trials=10)
     assert rows.trial.tolist() == [0]
     assert result.info["stop_reason"] == "optimizer done"
+
+
+def test_a_problem_failing_everywhere_ends_the_cell():
+    from benchmarks.runner import MAX_CONSECUTIVE_FAILURES
+
+    problem = FlakyProblem(raise_below=2.0, max_step=5)
+    optimizer = ScriptedOptimizer(problem.space, problem.fidelity, problem.direction, 0,
+                                  jobs=[new(i, 0.5) for i in range(10_000)])
+    result = _Loop(spec({}, {}, units=100), problem, optimizer, None).run()
+    assert result.info["stop_reason"] == "failures"
+    assert len(result.columns["trial"]) == MAX_CONSECUTIVE_FAILURES
