@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -115,7 +116,11 @@ class OptunaAdapter(Optimizer):
             self._n_grid, self._gridded = len(points), set(grid)
             args = {"search_space": grid}
         try:
-            return SAMPLERS[name](seed=self.seed, **args)
+            with warnings.catch_warnings():
+                # QMC and some sampler options are flagged experimental; that is Optuna's
+                # notice to the reader of its docs, not a fault of this run.
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return SAMPLERS[name](seed=self.seed, **args)
         except TypeError as err:
             raise ValueError(f"`sampler_args` do not fit {SAMPLERS[name].__name__}: {err}.") \
                 from None
