@@ -200,18 +200,22 @@ class _Loop:
     # -- jobs -----------------------------------------------------------------------------
     def _start(self, job: Job) -> None:
         target = self.max_step if job.target is None else int(job.target)
-        if job.kind is JobKind.NEW:
-            trial = self.problem.trial(job.config, self.spec.seed)
-            self.parents[job.trial] = job.parent  # a restart may name the trial it repeats
-            self.n_trials += 1
-        elif job.kind is JobKind.RESUME:
-            trial = self._held(job.trial, job)
-            if dict(job.config) != trial.config:
-                trial = trial.clone(job.config)
-        else:
-            trial = self._held(job.parent, job).clone(job.config)
+        if job.kind is not JobKind.RESUME:
+            # a restart (NEW) may name the trial it repeats; a CLONE names its source
             self.parents[job.trial] = job.parent
             self.n_trials += 1
+        held = None if job.kind is JobKind.NEW else self._held(
+            job.trial if job.kind is JobKind.RESUME else job.parent, job
+        )  # an unknown trial is the optimizer's bug: raised, not recorded
+        try:
+            trial = self._trial_for(job, held)
+        except Exception as err:  # e.g. a clone refusing a new model shape: a failed trial
+            self.free_workers -= 1
+            stand_in = _Active(job, _Stub(None), _no_reports(), self.clock,
+                               config_key(job.config), target)
+            self._record(stand_in, None, Status.FAILED, error=_describe_error(err))
+            self._close(stand_in, Status.FAILED, math.nan, 0, keep=False)
+            return
         if self.optimizer.keeps_trials:
             self.paused.pop(job.trial, None)
         active = _Active(
@@ -224,6 +228,13 @@ class _Loop:
         )
         self.free_workers -= 1
         self._schedule(active)
+
+    def _trial_for(self, job: Job, held: Trial | None) -> Trial:
+        if held is None:
+            return self.problem.trial(job.config, self.spec.seed)
+        if job.kind is JobKind.RESUME and dict(job.config) == held.config:
+            return held
+        return held.clone(job.config)
 
     def _held(self, trial_id: int | None, job: Job) -> Trial:
         try:
@@ -302,8 +313,8 @@ class _Loop:
         if report is not None:
             self.cum_units += report.units
         self.clock = float(self.cum_units)
-        stand_in = _Active(Job(JobKind.NEW, trial, config), _Stub(report), iter(()), self.clock,
-                           config_key(config), 0)
+        stand_in = _Active(Job(JobKind.NEW, trial, config), _Stub(report), _no_reports(),
+                           self.clock, config_key(config), 0)
         self._record(stand_in, report, status, error)
 
 
@@ -352,6 +363,10 @@ class _Loop:
     def _time_left(self, active: _Active) -> float | None:
         timeout = self.spec.trial_timeout
         return None if timeout is None else max(timeout - active.seconds, 1e-3)
+
+
+def _no_reports() -> Iterator[Report]:
+    yield from ()
 
 
 class _Stub:

@@ -61,6 +61,8 @@ class PBTOptimizer(Optimizer):
         resample_probability: chance of resampling a parameter instead of perturbing it.
         perturbation_factors: multipliers for numeric parameters.
         max_fidelity: train members up to this step (null: the problem's maximum).
+        hyperparameters: the parameters explore may change (null: all). Parameters that fix
+            the model's shape (the MLP's `hidden_size`) cannot change in a trained state.
 
     """
 
@@ -79,6 +81,7 @@ class PBTOptimizer(Optimizer):
         resample_probability: float = 0.25,
         perturbation_factors: Sequence[float] = (0.8, 1.2),
         max_fidelity: int | None = None,
+        hyperparameters: Sequence[str] | None = None,
     ) -> None:
         super().__init__(space, fidelity, direction, seed)
         fid: Fidelity = fidelity  # type: ignore[assignment]
@@ -100,6 +103,16 @@ class PBTOptimizer(Optimizer):
                 f"`perturbation_factors` must be a non-empty list of numbers > 0, got {factors!r}."
             )
         self.perturbation_factors = tuple(float(f) for f in factors)
+        if hyperparameters is None:
+            hyperparameters = space.names
+        if isinstance(hyperparameters, str) or not hyperparameters or any(
+            name not in space for name in hyperparameters
+        ):
+            raise ValueError(
+                f"`hyperparameters` must be a non-empty list of parameters of the problem "
+                f"({', '.join(space.names)}) or null, got {hyperparameters!r}."
+            )
+        self.hyperparameters = frozenset(hyperparameters)
         if max_fidelity is None:
             max_fidelity = fid.max
         if isinstance(max_fidelity, bool) or not isinstance(max_fidelity, int) or not (
@@ -174,7 +187,9 @@ class PBTOptimizer(Optimizer):
         for p in self.space:
             if not self.space.is_active(p, new):
                 continue
-            if p.name not in config or self._rng.random() < self.resample_probability:
+            if p.name in config and p.name not in self.hyperparameters:
+                new[p.name] = config[p.name]  # fixed for the member's whole life
+            elif p.name not in config or self._rng.random() < self.resample_probability:
                 new[p.name] = p.sample(self._rng)
             elif isinstance(p, Categorical):
                 i, last = p.index(config[p.name]), len(p.choices) - 1

@@ -144,3 +144,21 @@ def test_a_problem_failing_everywhere_ends_the_cell():
     result = _Loop(spec({}, {}, units=100), problem, optimizer, None).run()
     assert result.info["stop_reason"] == "failures"
     assert len(result.columns["trial"]) == MAX_CONSECUTIVE_FAILURES
+
+
+def test_a_clone_the_problem_refuses_is_a_failed_trial():
+    from problems.mlp import MLPProblem
+
+    problem = MLPProblem(max_epochs=3)
+    base = {"hidden_size": 32, "lr": 0.01, "batch_size": 64}
+    jobs = [
+        Job(JobKind.NEW, 0, base, 1),
+        Job(JobKind.CLONE, 1, {**base, "hidden_size": 64}, 2, parent=0),
+        Job(JobKind.CLONE, 2, {**base, "lr": 0.005}, 2, parent=0),
+    ]
+    rows, opt, _ = scripted_loop(problem, jobs, units=100)
+    failed = rows[rows.trial == 1]
+    assert failed.status.tolist() == ["failed"] and failed.parent_trial.tolist() == [0]
+    assert "hidden_size" in failed.error.iloc[0]
+    assert rows[rows.trial == 2].status.tolist() == ["completed"]
+    assert ("tell", 1, Status.FAILED, 0) in opt.calls

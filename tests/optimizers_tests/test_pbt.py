@@ -118,3 +118,17 @@ def test_needs_a_fidelity():
     problem = BraninProblem()
     with pytest.raises(ValueError, match="PBTOptimizer needs a problem with a fidelity"):
         PBTOptimizer(problem.space, problem.fidelity, problem.direction, 0)
+
+
+def test_explore_changes_only_the_listed_hyperparameters():
+    from optimizers.pbt import PBTOptimizer
+    from problems.synthetic import LearningCurveProblem
+
+    p = LearningCurveProblem()
+    opt = PBTOptimizer(p.space, p.fidelity, p.direction, 0, hyperparameters=["learning_rate"])
+    config = {"learning_rate": 0.1, "batch_size": 64}
+    explored = [opt._explore(config) for _ in range(50)]
+    assert {c["batch_size"] for c in explored} == {64}
+    assert len({c["learning_rate"] for c in explored}) > 1
+    with pytest.raises(ValueError, match=r"`hyperparameters` must be a non-empty list of parameters"):
+        PBTOptimizer(p.space, p.fidelity, p.direction, 0, hyperparameters=["momentum"])
