@@ -46,7 +46,8 @@ class RaySession:
             shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
-def start_ray(address: str | None = None, num_cpus: int | None = None) -> RaySession:
+def start_ray(address: str | None = None, num_cpus: int | None = None,
+              include_dashboard: bool = False) -> RaySession:
     """Connect this process to Ray unless it already is.
 
     Args:
@@ -54,6 +55,7 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> RaySes
             ``"host:port"`` joins an existing cluster (its token comes from
             ``RAY_AUTH_TOKEN`` / ``RAY_AUTH_TOKEN_PATH``).
         num_cpus: CPUs of a local Ray (ignored when joining a cluster).
+        include_dashboard: start Ray's dashboard with a local Ray (off by default).
 
     Returns:
         A session whose ``close`` shuts down only what this call started.
@@ -81,7 +83,7 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> RaySes
         temp_dir = tempfile.mkdtemp(prefix="hpoa-ray-")
         ray.init(
             num_cpus=num_cpus,
-            include_dashboard=False,
+            include_dashboard=include_dashboard,
             log_to_driver=False,
             logging_level=logging.ERROR,
             _node_ip_address=LOOPBACK,
