@@ -37,13 +37,13 @@ def run_ray(specs: Sequence[CellSpec], executor_cfg: Any) -> Iterator[CellResult
 
     from optimizers._ray_local import start_ray
 
-    session = start_ray(cfg["address"], cfg["num_cpus"], cfg["include_dashboard"])
+    runtime_env = None
+    if cfg["ship_code"] and cfg["address"] is not None:
+        runtime_env = {"py_modules": [str(ROOT / p) for p in PACKAGES]}
+    session = start_ray(cfg["address"], cfg["num_cpus"], cfg["include_dashboard"], runtime_env)
     pending: dict[Any, CellSpec] = {}
     try:
-        options: dict[str, Any] = {"num_cpus": cfg["num_cpus_per_cell"], "max_retries": 0}
-        if cfg["ship_code"] and cfg["address"] is not None:
-            options["runtime_env"] = {"py_modules": [str(ROOT / p) for p in PACKAGES]}
-        task = ray.remote(_run_cell).options(**options)
+        task = ray.remote(_run_cell).options(num_cpus=cfg["num_cpus_per_cell"], max_retries=0)
         pending = {task.remote(spec): spec for spec in specs}
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)

@@ -47,7 +47,8 @@ class RaySession:
 
 
 def start_ray(address: str | None = None, num_cpus: int | None = None,
-              include_dashboard: bool = False) -> RaySession:
+              include_dashboard: bool = False,
+              runtime_env: dict | None = None) -> RaySession:
     """Connect this process to Ray unless it already is.
 
     Args:
@@ -56,6 +57,7 @@ def start_ray(address: str | None = None, num_cpus: int | None = None,
             ``RAY_AUTH_TOKEN`` / ``RAY_AUTH_TOKEN_PATH``).
         num_cpus: CPUs of a local Ray (ignored when joining a cluster).
         include_dashboard: start Ray's dashboard with a local Ray (off by default).
+        runtime_env: the job's runtime environment when joining a cluster (code to ship).
 
     Returns:
         A session whose ``close`` shuts down only what this call started.
@@ -90,12 +92,23 @@ def start_ray(address: str | None = None, num_cpus: int | None = None,
             _temp_dir=temp_dir,
         )
         return RaySession(started=True, temp_dir=temp_dir)
+    extra = {}
+    if address.split(":")[0] in (LOOPBACK, "localhost"):
+        # A cluster on loopback: Ray would rewrite 127.0.0.1 to the machine's external
+        # address (and wait there for ever); with clusters "disabled" for this driver it
+        # keeps loopback. The flag only affects this address resolution in a driver.
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+        extra["_node_ip_address"] = LOOPBACK
     import ray
 
+    if extra:
+        ray._private.ray_constants.ENABLE_RAY_CLUSTER = False  # read at import otherwise
     ray.init(
         address=address,
         include_dashboard=False,
         log_to_driver=False,
         logging_level=logging.ERROR,
+        runtime_env=runtime_env,
+        **extra,
     )
     return RaySession(started=True)
