@@ -31,6 +31,7 @@ def run_ray(specs: Sequence[CellSpec], executor_cfg: Any) -> Iterator[CellResult
     Args:
         specs: the cells to run.
         executor_cfg: the `executor` conf node (see conf/executor/ray.yaml).
+
     """
     cfg = _check(_plain(executor_cfg))
     import ray
@@ -80,7 +81,8 @@ def _check(cfg: Mapping[str, Any]) -> dict[str, Any]:
     address = out["address"]
     if address is not None and not (isinstance(address, str) and _ADDRESS.match(address)):
         raise UserError(
-            f"`executor.address` must be null (a local Ray), 'auto' or 'host:port'; got {address!r}."
+            "`executor.address` must be null (a local Ray), 'auto' or 'host:port'; "
+            f"got {address!r}."
         )
     n = out["num_cpus"]
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):

@@ -61,6 +61,7 @@ def start_ray(address: str | None = None, num_cpus: int | None = None,
 
     Returns:
         A session whose ``close`` shuts down only what this call started.
+
     """
     for key, value in _QUIET_ENV.items():
         os.environ.setdefault(key, value)

@@ -68,6 +68,7 @@ class RayTuneAdapter(Optimizer):
             ``max_t: null`` means the fidelity maximum, ``grace_period: null`` its minimum.
         search_args: extra arguments of the searcher (TPESampler's for "optuna").
         reuse_actors: keep trial actors alive between trials (large saving per trial).
+
     """
 
     drives_own_loop = True
@@ -88,7 +89,8 @@ class RayTuneAdapter(Optimizer):
     ) -> None:
         super().__init__(space, fidelity, direction, seed)
         if scheduler not in SCHEDULERS:
-            raise ValueError(f"`scheduler` must be one of {', '.join(SCHEDULERS)}, got {scheduler!r}.")
+            raise ValueError(
+                f"`scheduler` must be one of {', '.join(SCHEDULERS)}, got {scheduler!r}.")
         if search not in SEARCHERS:
             raise ValueError(f"`search` must be one of {', '.join(SEARCHERS)}, got {search!r}.")
         if scheduler != "fifo" and fidelity is None:
@@ -126,8 +128,8 @@ class RayTuneAdapter(Optimizer):
         if "max_t" in args:
             max_t = args["max_t"] if args["max_t"] is not None else fid.max
             if not isinstance(max_t, int) or not fid.min <= max_t <= fid.max:
-                raise ValueError(f"`scheduler_args.max_t` must be an int in [{fid.min}, {fid.max}] "
-                                 f"or null, got {args['max_t']!r}.")
+                raise ValueError(f"`scheduler_args.max_t` must be an int in "
+                                 f"[{fid.min}, {fid.max}] or null, got {args['max_t']!r}.")
             args["max_t"] = max_t
         if "grace_period" in args:
             grace = args["grace_period"] if args["grace_period"] is not None else fid.min
@@ -205,7 +207,9 @@ class RayTuneAdapter(Optimizer):
                 run_config=tune.RunConfig(
                     storage_path=storage, verbose=0, log_to_file=False,
                     stop=_budget_stopper(sink),
-                    checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+                    # PBT exploits other trials' older checkpoints; HyperBand needs the latest.
+                    checkpoint_config=tune.CheckpointConfig(
+                        num_to_keep=None if self.scheduler_name == "pbt" else 1),
                 ),
             )
             tuner.fit()
@@ -317,7 +321,7 @@ class _Sink:
 
 @functools.cache
 def _recording(cls: type) -> type:
-    """A subclass of scheduler `cls` that shows each decision to the adapter's sink."""
+    """Subclass scheduler `cls` so that each decision is shown to the adapter's sink."""
 
     class Recording(cls):  # type: ignore[misc, valid-type]
         _hpo_sink: _Sink | None = None
@@ -354,7 +358,7 @@ def _scheduler_class(name: str) -> type:
 
 
 def _budget_stopper(sink: _Sink) -> Any:
-    """A Tune Stopper that ends the whole experiment once the cell's budget is spent."""
+    """Build a Tune Stopper that ends the experiment once the cell's budget is spent."""
     from ray.tune.stopper import NoopStopper, Stopper
 
     class BudgetStopper(Stopper):
@@ -373,7 +377,8 @@ def _budget_stopper(sink: _Sink) -> Any:
 
 def _active_config(space: SearchSpace, sampled: Mapping[str, Any]) -> dict[str, Any]:
     """Tune's sample in our space: numbers clipped to bounds (PBT perturbs them by
-    factors), inactive conditional parameters dropped."""
+    factors), inactive conditional parameters dropped.
+    """
     config: dict[str, Any] = {}
     for p in space:
         if p.name not in sampled:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -57,10 +58,12 @@ def pids_with(text: str) -> set[int]:
 
 def ray_children() -> set[int]:
     """Ray processes started by this test process (local ray.init): its descendants."""
-    out = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True).stdout
-    parent = {int(a): int(b) for a, b in (line.split() for line in out.splitlines())}
+    out = subprocess.run(["ps", "-eo", "pid=,ppid=,stat="], capture_output=True, text=True).stdout
+    rows = [line.split() for line in out.splitlines()]
+    parent = {int(r[0]): int(r[1]) for r in rows}
+    zombies = {int(r[0]) for r in rows if r[2].startswith("Z")}
     mine, me = set(), os.getpid()
-    for pid in parent:
+    for pid in set(parent) - zombies:
         p = pid
         while p in parent and p not in (0, 1):
             p = parent[p]
@@ -98,11 +101,19 @@ class TwoNodeCluster:
         for sig in (signal.SIGTERM, signal.SIGKILL):
             pids = self.pids()
             for pid in pids:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
             deadline = time.monotonic() + 10
             while self.pids() and time.monotonic() < deadline:
                 time.sleep(0.2)
         shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+def no_ray_children(timeout: float = 15.0) -> bool:
+    """Whether this process's Ray processes are all gone (they exit shortly after shutdown)."""
+    deadline = time.monotonic() + timeout
+    while ray_children():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
