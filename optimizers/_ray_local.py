@@ -81,8 +81,10 @@ def start_ray(address: str | None = None, num_cpus: int | None = None,
         os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
         import ray
 
-        # Ray reads the authentication mode once, at import: refresh it if imported before.
+        # Ray reads the authentication mode and the cluster flag once, at import: refresh
+        # them in case Ray was imported before the environment was set.
         ray._raylet.Config.initialize("")
+        ray._private.ray_constants.ENABLE_RAY_CLUSTER = False
         temp_dir = tempfile.mkdtemp(prefix="hpoa-ray-")
         ray.init(
             num_cpus=num_cpus,
