@@ -1,0 +1,104 @@
+"""The `ray` executor: a study's cells as Ray tasks, on a local Ray or an existing cluster.
+
+Each cell runs remotely through :func:`benchmarks.executors.execute_cell` and comes back to
+the driver, which writes it (no shared filesystem needed): files, resume and rows are the
+same as for local runs, because each cell is deterministic. A local Ray (no `address`)
+listens on 127.0.0.1 only; a cluster is joined with its token (``RAY_AUTH_TOKEN`` or
+``RAY_AUTH_TOKEN_PATH``, with ``RAY_AUTH_MODE=token``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.config import UserError
+from benchmarks.runner import CellResult, CellSpec
+
+__all__ = ["run_ray"]
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The project's packages, shipped to cluster workers that do not share this filesystem.
+PACKAGES = ("benchmarks", "optimizers", "problems")
+_ADDRESS = re.compile(r"^(auto|[A-Za-z0-9.\-]+:\d{1,5}|ray://[A-Za-z0-9.\-]+:\d{1,5})$")
+
+
+def run_ray(specs: Sequence[CellSpec], executor_cfg: Any) -> Iterator[CellResult]:
+    """Run each cell as a Ray task; yield results as cells finish (any order).
+
+    Args:
+        specs: the cells to run.
+        executor_cfg: the `executor` conf node (see conf/executor/ray.yaml).
+
+    """
+    cfg = _check(_plain(executor_cfg))
+    import ray
+
+    from optimizers._ray_local import start_ray
+
+    runtime_env = None
+    if cfg["ship_code"] and cfg["address"] is not None:
+        runtime_env = {"py_modules": [str(ROOT / p) for p in PACKAGES]}
+    session = start_ray(cfg["address"], cfg["num_cpus"], cfg["include_dashboard"], runtime_env)
+    pending: dict[Any, CellSpec] = {}
+    try:
+        task = ray.remote(_run_cell).options(num_cpus=cfg["num_cpus_per_cell"], max_retries=0)
+        pending = {task.remote(spec): spec for spec in specs}
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                pending.pop(ref)
+                yield ray.get(ref)
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        session.close()
+
+
+def _run_cell(spec: CellSpec) -> CellResult:
+    """Ray task body: run one cell and note which node ran it (for the file metadata)."""
+    import ray
+
+    from benchmarks.executors import execute_cell
+
+    result = execute_cell(spec)
+    context = ray.get_runtime_context()
+    result.info["node"] = {"node_id": context.get_node_id(),
+                           "ip": ray.util.get_node_ip_address()}
+    return result
+
+
+def _check(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    out = {
+        "address": cfg.get("address"),
+        "num_cpus": cfg.get("num_cpus"),
+        "num_cpus_per_cell": cfg.get("num_cpus_per_cell", 1),
+        "include_dashboard": cfg.get("include_dashboard", False),
+        "ship_code": cfg.get("ship_code", True),
+    }
+    address = out["address"]
+    if address is not None and not (isinstance(address, str) and _ADDRESS.match(address)):
+        raise UserError(
+            "`executor.address` must be null (a local Ray), 'auto' or 'host:port'; "
+            f"got {address!r}."
+        )
+    n = out["num_cpus"]
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise UserError(f"`executor.num_cpus` must be a positive int or null; got {n!r}.")
+    per = out["num_cpus_per_cell"]
+    if isinstance(per, bool) or not isinstance(per, int | float) or per <= 0:
+        raise UserError(f"`executor.num_cpus_per_cell` must be a number > 0; got {per!r}.")
+    for key in ("include_dashboard", "ship_code"):
+        if not isinstance(out[key], bool):
+            raise UserError(f"`executor.{key}` must be true or false; got {out[key]!r}.")
+    return out
+
+
+def _plain(node: Any) -> dict[str, Any]:
+    from omegaconf import DictConfig, OmegaConf
+
+    if isinstance(node, DictConfig):
+        return OmegaConf.to_container(node, resolve=True)  # type: ignore[return-value]
+    return dict(node)
