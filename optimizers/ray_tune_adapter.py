@@ -27,7 +27,8 @@ import pickle
 import random
 import shutil
 import tempfile
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +87,19 @@ class RayTuneAdapter(Optimizer):
         scheduler_args: Mapping[str, Any] | None = None,
         search_args: Mapping[str, Any] | None = None,
         reuse_actors: bool = True,
+        hyperparameters: Sequence[str] | None = None,
     ) -> None:
         super().__init__(space, fidelity, direction, seed)
+        if hyperparameters is not None and (
+            isinstance(hyperparameters, str)
+            or not hyperparameters
+            or any(name not in space for name in hyperparameters)
+        ):
+            raise ValueError(
+                f"`hyperparameters` must be a non-empty list of parameters of the problem "
+                f"({', '.join(space.names)}) or null, got {hyperparameters!r}."
+            )
+        self.hyperparameters = space.names if hyperparameters is None else list(hyperparameters)
         if scheduler not in SCHEDULERS:
             raise ValueError(
                 f"`scheduler` must be one of {', '.join(SCHEDULERS)}, got {scheduler!r}.")
@@ -190,7 +202,13 @@ class RayTuneAdapter(Optimizer):
             )
             import ray
 
-            cpus = ray.available_resources().get("CPU", 0.0)
+            # Actors of a previous Tune run on a shared Ray release their CPUs shortly after
+            # it returns; wait for them rather than fail.
+            deadline = time.monotonic() + 30
+            while (cpus := ray.available_resources().get("CPU", 0.0)) < 0.01 and (
+                time.monotonic() < deadline
+            ):
+                time.sleep(0.1)
             if cpus < 0.01:
                 raise RuntimeError("Ray has no free CPU for the Tune trials of this cell.")
             # Each trial takes 1/workers of the free CPUs, so at most `workers` trials train
@@ -250,7 +268,7 @@ class RayTuneAdapter(Optimizer):
     def _mutations(self) -> dict[str, Any]:
         space = self._param_space()
         return {p.name: list(p.choices) if isinstance(p, Categorical) else space[p.name]
-                for p in self.space}
+                for p in self.space if p.name in self.hyperparameters}
 
     def _searcher(self, workers: int) -> Any:
         from ray.tune.search import BasicVariantGenerator, ConcurrencyLimiter

@@ -32,7 +32,40 @@ TIMING = ("wall_time", "optimizer_time")
 def _marks(name: str) -> list:
     conf = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "optimizer" / f"{name}.yaml"))
     cls = target_class(conf, "optimizer")
-    return [pytest.mark.ray] if getattr(cls, "drives_own_loop", False) else []
+    if getattr(cls, "drives_own_loop", False):
+        # Real Tune runs cost seconds each: the Ray Tune confs have their own tests in the
+        # default suite (test_ray_tune_adapter.py); here they run with -m slow.
+        return [pytest.mark.ray, pytest.mark.slow]
+    return []
+
+
+@pytest.fixture(autouse=True)
+def _ray_for_ray_cases(request):
+    if request.node.get_closest_marker("ray") is not None:
+        request.getfixturevalue("shared_ray")
+
+
+@pytest.fixture(scope="module")
+def shared_ray():
+    """One loopback Ray for the module's Ray Tune cases (the adapter reuses a running Ray).
+
+    Ray's workers import this module's test problems by name, so their folder goes on the
+    PYTHONPATH that the workers inherit.
+    """
+    import os
+
+    from optimizers._ray_local import start_ray
+
+    here = str(Path(__file__).resolve().parent)
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (here, old) if p)
+    session = start_ray(num_cpus=2)
+    yield
+    session.close()
+    if old is None:
+        os.environ.pop("PYTHONPATH", None)
+    else:
+        os.environ["PYTHONPATH"] = old
 
 
 CASES = [pytest.param(name, marks=_marks(name), id=name) for name in NAMES]
@@ -131,7 +164,10 @@ def test_fidelity_cell_with_three_workers(name):
         result = run_cell(_spec(cfg, name, 0, Budget(units=60), workers=workers))
         _check_rows(result, space)
         assert sum(result.columns["units"]) == result.columns["cum_units"][-1]
-        assert _rows(run_cell(_spec(cfg, name, 0, Budget(units=60), workers))) == _rows(result)
+        if result.info["deterministic"]:  # real parallel execution (Ray Tune) says it is not
+            assert _rows(run_cell(_spec(cfg, name, 0, Budget(units=60), workers))) == _rows(result)
+        else:
+            assert workers > 1, "only real parallel runs may be non-deterministic"
 
 
 @pytest.mark.parametrize("name", CASES)
