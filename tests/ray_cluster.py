@@ -81,18 +81,32 @@ class TwoNodeCluster:
         self.temp_dir = tempfile.mkdtemp(prefix="hpoa-rc-")
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
-        self.env = {**os.environ, "RAY_AUTH_MODE": "token",
+        # A local Ray started earlier in this process sets RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
+        # (loopback-only single node); a real two-node cluster must not inherit it.
+        inherited = {k: v for k, v in os.environ.items()
+                     if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
+        self.env = {**inherited, "RAY_AUTH_MODE": "token",
                     "RAY_AUTH_TOKEN": secrets.token_hex(32), "HOME": self.temp_dir}
 
     def start(self) -> None:
         common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"]
         self._ray("start", "--head", f"--port={self.port}", "--include-dashboard=false",
                   f"--temp-dir={self.temp_dir}", *common)
-        self._ray("start", f"--address={self.address}", *common)
+        # The head can take a moment to accept nodes on a loaded machine: try a few times.
+        for attempt in range(3):
+            try:
+                self._ray("start", f"--address={self.address}", *common)
+                return
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+                time.sleep(3)
 
     def _ray(self, *args: str) -> None:
-        subprocess.run([sys.executable, "-c", _RAY_CLI, *args], env=self.env, check=True,
-                       capture_output=True, timeout=120)
+        done = subprocess.run([sys.executable, "-c", _RAY_CLI, *args], env=self.env,
+                              capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"ray {args[0]} failed: {(done.stderr or done.stdout)[-1500:]}")
 
     def pids(self) -> set[int]:
         return pids_with(self.temp_dir)
