@@ -235,6 +235,10 @@ def validate(job: Job) -> None:
             f"`trial_timeout` must be a positive number of seconds or null; got {timeout!r}."
         )
     _check_results_dir(cfg.get("results_dir"))
+    if cfg.executor.get("kind") == "ray":
+        from benchmarks.ray_executor import check_executor
+
+        check_executor(OmegaConf.to_container(cfg.executor, resolve=True))
 
     problem_conf = OmegaConf.to_container(cfg.problem, resolve=True)
     optimizer_conf = OmegaConf.to_container(cfg.optimizer, resolve=True)

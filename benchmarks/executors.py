@@ -10,23 +10,44 @@ import concurrent.futures as cf
 import datetime as dt
 import functools
 import importlib.metadata
+import logging
 import multiprocessing
 import platform
 import socket
 import subprocess
 import sys
+import traceback
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.recorder import SCHEMA_VERSION, write_cell
 from benchmarks.runner import CellResult, CellSpec, run_cell
 
-__all__ = ["execute_cell", "run_local", "write_result"]
+__all__ = ["CellFailure", "execute_cell", "run_local", "write_result"]
+
+log = logging.getLogger(__name__)
 
 LIBRARIES = (
     "numpy", "scipy", "scikit-learn", "optuna", "cmaes", "hyperopt", "ray", "lightgbm",
     "torch", "pandas", "pyarrow", "hydra-core", "omegaconf",
 )
+
+
+@dataclass(frozen=True)
+class CellFailure:
+    """A cell that raised (an optimizer or problem bug, not a failing trial)."""
+
+    spec: CellSpec
+    error: str
+
+    @classmethod
+    def of(cls, spec: CellSpec, err: BaseException) -> CellFailure:
+        """Describe `err` in one line (its last frame and message)."""
+        frames = traceback.extract_tb(err.__traceback__)
+        where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+        first = (str(err).strip().splitlines() or [""])[0]
+        return cls(spec, f"{type(err).__name__}{where}: {first}")
 
 
 def execute_cell(spec: CellSpec, on_report: Callable[[], None] | None = None) -> CellResult:
@@ -48,19 +69,24 @@ def run_local(
     cells: Sequence[CellSpec],
     n_jobs: int,
     on_report: Callable[[], None] | None = None,
-) -> Iterator[CellResult]:
-    """Yield each cell's result as it completes (in order when n_jobs=1)."""
+) -> Iterator[CellResult | CellFailure]:
+    """Yield each cell's result (or failure) as it completes (in order when n_jobs=1)."""
     if n_jobs <= 1 or len(cells) <= 1:
         for spec in cells:
-            yield execute_cell(spec, on_report)
+            try:
+                yield execute_cell(spec, on_report)
+            except Exception as err:  # one broken cell must not lose the others
+                log.debug("cell failed", exc_info=True)
+                yield CellFailure.of(spec, err)
         return
     # Spawned (not forked) workers: forking after torch/LightGBM threads started can hang.
     context = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=min(n_jobs, len(cells)), mp_context=context) as pool:
-        futures = [pool.submit(execute_cell, spec) for spec in cells]
+        futures = {pool.submit(execute_cell, spec): spec for spec in cells}
         try:
             for future in cf.as_completed(futures):
-                yield future.result()
+                err = future.exception()
+                yield future.result() if err is None else CellFailure.of(futures[future], err)
         except BaseException:
             for f in futures:
                 f.cancel()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.config import UserError
+from benchmarks.executors import CellFailure
 from benchmarks.runner import CellResult, CellSpec
 
 __all__ = ["run_ray"]
@@ -33,7 +34,7 @@ def run_ray(specs: Sequence[CellSpec], executor_cfg: Any) -> Iterator[CellResult
         executor_cfg: the `executor` conf node (see conf/executor/ray.yaml).
 
     """
-    cfg = _check(_plain(executor_cfg))
+    cfg = check_executor(_plain(executor_cfg))
     import ray
 
     from optimizers._ray_local import start_ray
@@ -49,8 +50,11 @@ def run_ray(specs: Sequence[CellSpec], executor_cfg: Any) -> Iterator[CellResult
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
-                pending.pop(ref)
-                yield ray.get(ref)
+                spec = pending.pop(ref)
+                try:
+                    yield ray.get(ref)
+                except Exception as err:  # one broken cell must not lose the others
+                    yield CellFailure.of(spec, getattr(err, "cause", None) or err)
     finally:
         for ref in pending:
             ray.cancel(ref, force=True)
@@ -70,7 +74,8 @@ def _run_cell(spec: CellSpec) -> CellResult:
     return result
 
 
-def _check(cfg: Mapping[str, Any]) -> dict[str, Any]:
+def check_executor(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate the `executor` node of a Ray run (UserError naming the key)."""
     out = {
         "address": cfg.get("address"),
         "num_cpus": cfg.get("num_cpus"),

@@ -92,20 +92,28 @@ def _run(overrides: list[str], multirun: bool, show_cfg: bool) -> int:
         print(f"skipping {len(done)} complete cell(s) already in "
               f"{', '.join(map(str, studies))}", file=sys.stderr)
     paths = [path for _, path in todo] + done
-    if todo:
-        _execute(executor.pop(), todo, n_jobs, jobs[0].cfg.executor)
+    failures = _execute(executor.pop(), todo, n_jobs, jobs[0].cfg.executor) if todo else []
     from benchmarks.summary import summarize, summary_table
 
-    print(summary_table(summarize(sorted(set(paths)))))
+    print(summary_table(summarize(sorted(p for p in set(paths) if p.exists()))))
     if todo:
-        print(f"\nwrote {len(todo)} cell(s) under {', '.join(map(str, studies))}")
+        print(f"\nwrote {len(todo) - len(failures)} cell(s) under "
+              f"{', '.join(map(str, studies))}")
+    if failures:
+        for failure in failures:
+            s = failure.spec
+            print(f"cell {s.problem}/{s.optimizer}/seed={s.seed} failed: {failure.error}",
+                  file=sys.stderr)
+        print(f"{len(failures)} cell(s) failed and were not written; the others are saved. "
+              "Rerun the same command to retry them.", file=sys.stderr)
+        return 1
     return 0
 
 
-def _execute(kind: str, todo: list, n_jobs: int, executor_cfg: Any) -> None:
+def _execute(kind: str, todo: list, n_jobs: int, executor_cfg: Any) -> list:
     from tqdm import tqdm
 
-    from benchmarks.executors import run_local, write_result
+    from benchmarks.executors import CellFailure, run_local, write_result
 
     specs = [spec for spec, _ in todo]
     by_key = {(s.study, s.problem, s.optimizer, s.seed): path for s, path in todo}
@@ -118,8 +126,13 @@ def _execute(kind: str, todo: list, n_jobs: int, executor_cfg: Any) -> None:
             results = run_ray(specs, executor_cfg)
         else:
             results = run_local(specs, n_jobs, on_report=trial_bar.update if n_jobs <= 1 else None)
+        failures = []
         for result in results:
             s = result.spec
+            if isinstance(result, CellFailure):
+                failures.append(result)
+                bar.update()
+                continue
             path = by_key[(s.study, s.problem, s.optimizer, s.seed)]
             write_result(result, path)
             bar.update()
@@ -127,6 +140,7 @@ def _execute(kind: str, todo: list, n_jobs: int, executor_cfg: Any) -> None:
     finally:
         trial_bar.close()
         bar.close()
+    return failures
 
 
 def _setup_logging() -> None:

@@ -230,7 +230,14 @@ class RayTuneAdapter(Optimizer):
                         num_to_keep=None if self.scheduler_name == "pbt" else 1),
                 ),
             )
-            tuner.fit()
+            try:
+                tuner.fit()
+            except RuntimeError as err:
+                # When the budget stops the experiment, trials Tune created but never
+                # started have no folder, and building the (unused) ResultGrid fails on
+                # them after the run itself has ended; every report is already recorded.
+                if "trial_dir_name" not in str(err):
+                    raise
         finally:
             random.setstate(saved[0])
             np.random.set_state(saved[1])  # noqa: NPY002

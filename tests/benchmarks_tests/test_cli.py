@@ -181,3 +181,27 @@ def test_sigkill_mid_cell_leaves_no_partial_file_and_rerun_completes(tmp_path):
         a = rows(cell_dir / f"seed={seed}.parquet").drop(columns="study")
         b = rows(tmp_path / "r" / "k2" / "learning_curve" / "random" / f"seed={seed}.parquet")
         pd.testing.assert_frame_equal(a, b.drop(columns="study"))
+
+
+def test_a_broken_cell_is_reported_and_the_others_are_saved(tmp_path, capsys, monkeypatch):
+    from optimizers.random_search import RandomSearchOptimizer
+
+    original = RandomSearchOptimizer.ask
+
+    def ask(self):
+        if self.seed == 1:
+            raise RuntimeError("optimizer bug")
+        return original(self)
+
+    monkeypatch.setattr(RandomSearchOptimizer, "ask", ask)
+    args = ("seeds=[0,1,2]", "budget.trials=5", "study=b")
+    assert run(tmp_path, *args) == 1
+    err = capsys.readouterr().err
+    assert "cell branin/random/seed=1 failed: RuntimeError at test_cli.py:" in err
+    assert "1 cell(s) failed and were not written" in err
+    cells = tmp_path / "r" / "b" / "branin" / "random"
+    assert sorted(p.name for p in cells.glob("*.parquet")) == ["seed=0.parquet", "seed=2.parquet"]
+    monkeypatch.setattr(RandomSearchOptimizer, "ask", original)
+    assert run(tmp_path, *args) == 0
+    assert "skipping 2 complete cell(s)" in capsys.readouterr().err
+    assert (cells / "seed=1.parquet").exists()
