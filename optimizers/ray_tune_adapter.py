@@ -319,7 +319,7 @@ class _Sink:
         trial = self.ids[ray_trial]
         config = json.loads(result["config_key"])  # what the trainable trained
         report = Report(int(result[_STEP]), float(result["value"]), int(result["units"]),
-                        dict(result.get("extra") or {}), bool(result["final"]))
+                        json.loads(result.get("extra") or "{}"), bool(result["final"]))
         if result.get("error"):
             status, error = Status.FAILED, result["error"]
         elif math.isnan(report.value):
@@ -441,7 +441,8 @@ def _train(config: dict, problem: Any, seed: int, target: int, checkpoint: bool)
         for report in trial.advance(target):
             metrics = {**base, _STEP: report.step, "value": report.value,
                        "units": report.units, "final": report.final,
-                       "extra": dict(report.metrics), "error": None,
+                       # JSON: Tune flattens nested dicts in results ("extra/test_value").
+                       "extra": json.dumps(dict(report.metrics), default=float), "error": None,
                        "loss": _loss(problem.direction, report.value)}
             if checkpoint:
                 with tempfile.TemporaryDirectory(prefix="hpoa-ckpt-") as folder:
@@ -454,7 +455,7 @@ def _train(config: dict, problem: Any, seed: int, target: int, checkpoint: bool)
     except Exception as err:  # a failing trial is recorded, never fatal
         text = str(err).strip().splitlines()
         tune.report({**base, _STEP: trial.step, "value": math.nan, "units": 0, "final": True,
-                     "extra": {}, "loss": math.inf,
+                     "extra": "{}", "loss": math.inf,
                      "error": f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")})
 
 

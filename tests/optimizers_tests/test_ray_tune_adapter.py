@@ -146,3 +146,8 @@ def test_scheduler_needs_a_fidelity() -> None:
     problem = BraninProblem()
     with pytest.raises(ValueError, match=r"the asha scheduler needs a problem with a fidelity"):
         RayTuneAdapter(problem.space, None, problem.direction, 0, scheduler="asha")
+
+
+def test_extra_metrics_reach_the_results(local_ray, tmp_path: Path) -> None:
+    rows, _ = _run(tmp_path, "m", "optimizer=ray_random", "optimizer.n_trials=2", *CURVE)
+    assert rows.true_value.notna().all()  # learning_curve records its noise-free value
