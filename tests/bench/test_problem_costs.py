@@ -31,7 +31,8 @@ def _measure(benchmark, problem, config, raw):
     assert units >= 1
     if benchmark.disabled:
         return
-    mean = benchmark.stats.stats.mean
+    # The median: the first round pays one-off warm-up (torch kernels, allocator growth).
+    mean = benchmark.stats.stats.median
     tick = time.perf_counter()
     raw()
     raw_seconds = time.perf_counter() - tick
