@@ -102,10 +102,27 @@ def read_cell_metadata(path: Path) -> dict[str, Any]:
 
 
 def remove_stale_temp_files(study_dir: Path) -> int:
-    """Delete temp files left by a killed writer under a study folder; return the count."""
+    """Delete temp files left by a killed writer under a study folder; return the count.
+
+    A temp file names its writer's pid; one whose writer is still alive (another run of
+    the same study, mid-write) is left alone.
+    """
     n = 0
     if Path(study_dir).is_dir():
         for tmp in Path(study_dir).rglob(".seed=*.parquet.*.tmp"):
+            pid = tmp.name.rsplit(".", 2)[-2]
+            if pid.isdigit() and _alive(int(pid)):
+                continue
             tmp.unlink(missing_ok=True)
             n += 1
     return n
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True

@@ -18,8 +18,6 @@ from omegaconf import OmegaConf
 
 __all__ = ["main"]
 
-log = logging.getLogger("benchmarks")
-
 USAGE = """usage: python -m benchmarks.run [-m] [--cfg] [key=value ...]
 
   -m, --multirun   sweep comma-separated values: problem=branin,hartmann6 optimizer=random,tpe

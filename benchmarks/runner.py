@@ -12,7 +12,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
-import logging
 import math
 import signal
 import threading
@@ -27,8 +26,6 @@ from optimizers.base import Decision, Job, JobKind, Optimizer, Status
 from problems.base import Problem, Report, Trial, config_key
 
 __all__ = ["Budget", "CellResult", "CellSpec", "run_cell"]
-
-log = logging.getLogger(__name__)
 
 #: A cell ends after this many jobs in a row failed: failures cost no compute units, so a
 #: problem that fails for every configuration would otherwise never exhaust a units budget.

@@ -205,3 +205,18 @@ def test_a_broken_cell_is_reported_and_the_others_are_saved(tmp_path, capsys, mo
     assert run(tmp_path, *args) == 0
     assert "skipping 2 complete cell(s)" in capsys.readouterr().err
     assert (cells / "seed=1.parquet").exists()
+
+
+def test_stale_temp_files_of_dead_writers_are_removed_live_ones_kept(tmp_path):
+    from benchmarks.recorder import remove_stale_temp_files
+
+    cell_dir = tmp_path / "s" / "p" / "o"
+    cell_dir.mkdir(parents=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    stale = cell_dir / f".seed=0.parquet.{dead}.tmp"
+    live = cell_dir / f".seed=1.parquet.{os.getpid()}.tmp"
+    stale.write_bytes(b"partial")
+    live.write_bytes(b"partial")
+    assert remove_stale_temp_files(tmp_path / "s") == 1
+    assert not stale.exists() and live.exists()
