@@ -31,6 +31,8 @@ __all__ = ["Budget", "CellResult", "CellSpec", "run_cell"]
 #: problem that fails for every configuration would otherwise never exhaust a units budget.
 MAX_CONSECUTIVE_FAILURES = 100
 
+_STATUS_TEXT = {status: status.value for status in Status}
+
 
 @dataclass(frozen=True)
 class Budget:
@@ -75,7 +77,7 @@ class TrialTimeoutError(Exception):
     """A trial ran past `trial_timeout` seconds of wall time."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Active:
     """A job in progress on a simulated worker."""
 
@@ -89,19 +91,22 @@ class _Active:
 
 
 class _Columns:
-    """Row buffer, one list per column (schema v1 order), appended row by row."""
-
-    NAMES = SCHEMA.names
+    """Row buffer: one tuple per report, turned into schema-v1 columns at the end."""
 
     def __init__(self, spec: CellSpec) -> None:
-        self.data: dict[str, list] = {name: [] for name in self.NAMES}
         self._constant = (spec.study, spec.problem, spec.optimizer, spec.seed)
-        self._lists = [self.data[name] for name in self.NAMES]
+        self.rows: list[tuple] = []
+        self.add = self.rows.append  # the hot path: one append per report
 
-    def add(self, *row: Any) -> None:
-        """Append one row given in column order from `trial` on."""
-        for column, value in zip(self._lists, (*self._constant, *row), strict=True):
-            column.append(value)
+    @property
+    def data(self) -> dict[str, list]:
+        """The columns, in schema order."""
+        n = len(self.rows)
+        constant = [[value] * n for value in self._constant]
+        varying = [list(column) for column in zip(*self.rows, strict=True)] if n else [
+            [] for _ in range(len(SCHEMA.names) - len(constant))
+        ]
+        return dict(zip(SCHEMA.names, constant + varying, strict=True))
 
 
 def run_cell(spec: CellSpec, on_report: Callable[[], None] | None = None) -> CellResult:
@@ -154,7 +159,9 @@ class _Loop:
                 if budget.trials is not None and self.n_trials >= budget.trials:
                     asking, self.stop_reason = False, "trials"
                     break
-                job = self._call(self.optimizer.ask)
+                tick = time.perf_counter()
+                job = self.optimizer.ask()
+                self.optimizer_seconds += time.perf_counter() - tick
                 if job is None:
                     break
                 if job.kind is not JobKind.RESUME and budget.trials is not None and (
@@ -215,14 +222,8 @@ class _Loop:
             return
         if self.optimizer.keeps_trials:
             self.paused.pop(job.trial, None)
-        active = _Active(
-            job=job,
-            trial=trial,
-            reports=trial.advance(target),
-            clock=self.clock,
-            config_json=config_key(trial.config),
-            target=target,
-        )
+        active = _Active(job, trial, trial.advance(target), self.clock,
+                         config_key(trial.config), target)
         self.free_workers -= 1
         self._schedule(active)
 
@@ -245,13 +246,18 @@ class _Loop:
     def _schedule(self, active: _Active) -> None:
         """Train the job's next report now and file it as an event at its virtual time."""
         outcome: Report | BaseException | None
-        tick = time.perf_counter()
         try:
-            with _deadline(self._time_left(active)):
+            if self.spec.trial_timeout is None:
                 outcome = next(active.reports, None)
+            else:
+                tick = time.perf_counter()
+                try:
+                    with _deadline(self._time_left(active)):
+                        outcome = next(active.reports, None)
+                finally:
+                    active.seconds += time.perf_counter() - tick
         except Exception as err:  # a failing trial is recorded, never fatal
             outcome = err
-        active.seconds += time.perf_counter() - tick
         if outcome is None:  # nothing left to train: the trial already reached its target
             outcome = _AlreadyThere()
         if isinstance(outcome, Report):
@@ -260,21 +266,23 @@ class _Loop:
 
     def _deliver(self, active: _Active, outcome: Report | BaseException) -> None:
         job = active.job
-        if isinstance(outcome, _AlreadyThere):
-            last = active.trial.last_report
-            value = math.nan if last is None else last.value
-            self._close(active, Status.COMPLETED, value, active.trial.step)
-            return
-        if isinstance(outcome, BaseException):
-            self._record(active, None, Status.FAILED, error=_describe_error(outcome))
-            self._close(active, Status.FAILED, math.nan, active.trial.step, keep=False)
+        if not isinstance(outcome, Report):
+            if isinstance(outcome, _AlreadyThere):
+                last = active.trial.last_report
+                value = math.nan if last is None else last.value
+                self._close(active, Status.COMPLETED, value, active.trial.step)
+            else:
+                self._record(active, None, Status.FAILED, error=_describe_error(outcome))
+                self._close(active, Status.FAILED, math.nan, active.trial.step, keep=False)
             return
         self.cum_units += outcome.units
         if math.isnan(outcome.value):
             self._record(active, outcome, Status.FAILED, error="objective is NaN")
             self._close(active, Status.FAILED, math.nan, outcome.step, keep=False)
             return
-        decision = self._call(self.optimizer.report, job.trial, outcome.step, outcome.value)
+        tick = time.perf_counter()
+        decision = self.optimizer.report(job.trial, outcome.step, outcome.value)
+        self.optimizer_seconds += time.perf_counter() - tick
         last = outcome.final or outcome.step >= active.target
         if decision is Decision.STOP:
             status = Status.PRUNED
@@ -298,7 +306,9 @@ class _Loop:
         active.reports.close()
         if keep and self.optimizer.keeps_trials:
             self.paused[active.job.trial] = active.trial
-        self._call(self.optimizer.tell, active.job.trial, status, value, step)
+        tick = time.perf_counter()
+        self.optimizer.tell(active.job.trial, status, value, step)
+        self.optimizer_seconds += time.perf_counter() - tick
 
     # -- recording ------------------------------------------------------------------------
     def _record_external(self, trial: int, parent: int | None, config: Mapping[str, Any],
@@ -321,39 +331,36 @@ class _Loop:
         loss = math.nan if report is None else self.optimizer.loss(value)
         if status is not Status.FAILED and loss < self.best_loss:
             self.best_loss = loss
-        metrics = dict(report.metrics) if report is not None else {}
-        test_value = metrics.pop("test_value", None)
-        true_value = metrics.pop("true_value", None)
-        self.rows.add(
+        test_value = true_value = extra = None
+        if report is not None and report.metrics:
+            metrics = dict(report.metrics)
+            test_value = metrics.pop("test_value", None)
+            true_value = metrics.pop("true_value", None)
+            if metrics:
+                extra = json.dumps(metrics, sort_keys=True, default=float)
+        self.rows.add((
             active.job.trial,
             self.parents.get(active.job.trial),
             active.trial.step if report is None else report.step,
             value,
             loss,
-            status.value,
+            _STATUS_TEXT[status],
             0 if report is None else report.units,
             self.cum_units,
             self.clock,
-            self._elapsed(),
+            time.perf_counter() - self.start,
             self.optimizer_seconds,
             self.best_loss if math.isfinite(self.best_loss) else None,
             active.config_json,
             None if test_value is None else float(test_value),
             None if true_value is None else float(true_value),
-            json.dumps(metrics, sort_keys=True, default=float) if metrics else None,
+            extra,
             error,
-        )
+        ))
         if self.on_report is not None:
             self.on_report()
 
     # -- time -----------------------------------------------------------------------------
-    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        tick = time.perf_counter()
-        try:
-            return fn(*args)
-        finally:
-            self.optimizer_seconds += time.perf_counter() - tick
-
     def _elapsed(self) -> float:
         return time.perf_counter() - self.start
 
