@@ -213,7 +213,8 @@ def _json_scalar(obj: Any) -> Any:
 def _key_encoder() -> Any:
     """``json.dumps(config, sort_keys=True, separators=(",", ":"), default=_json_scalar)``,
     built once: `json.dumps` with `default` builds a new encoder per call, which cost a
-    third of the runner's own time per trial. The C encoder when the build has it.
+    third of the runner's own time per trial. The C encoder when the build has it, else
+    the pure-Python one; either is called as ``encode(config, 0)`` and yields text chunks.
     """
     from json import encoder
 
