@@ -29,8 +29,8 @@ __all__ = ["CellFailure", "execute_cell", "run_local", "write_result"]
 log = logging.getLogger(__name__)
 
 LIBRARIES = (
-    "numpy", "scipy", "scikit-learn", "optuna", "cmaes", "hyperopt", "ray", "lightgbm",
-    "torch", "pandas", "pyarrow", "hydra-core", "omegaconf",
+    "numpy", "scipy", "scikit-learn", "optuna", "cmaes", "greenlet", "hyperopt", "ray",
+    "lightgbm", "torch", "pandas", "pyarrow", "hydra-core", "omegaconf",
 )
 
 

@@ -121,7 +121,8 @@ def test_file_schema_and_metadata(tmp_path):
     assert meta["schema_version"] == SCHEMA_VERSION
     assert meta["config"]["problem"]["_target_"] == "problems.synthetic.LearningCurveProblem"
     assert meta["config"]["seed"] == 3 and meta["cell_config"]["budget"]["units"] == 200
-    assert {"optuna", "numpy", "python"} <= set(meta["versions"])
+    assert {"optuna", "greenlet", "numpy", "python"} <= set(meta["versions"])
+    assert meta["versions"]["greenlet"] != "not installed"
     assert meta["problem_info"]["direction"] == "maximize"
     assert {"host", "started", "finished", "git_commit"} <= set(meta)
     df = table.to_pandas()

@@ -182,3 +182,13 @@ def test_grid_sampler_refuses_conditional_spaces():
     with pytest.raises(ValueError, match=r"'grid' cannot grid a conditional space"):
         OptunaAdapter(problem.space, None, "minimize", 0, sampler="grid",
                       sampler_args={"resolution": 3})
+
+
+def test_gp_sampler_gets_its_batched_optimizer():
+    """greenlet is a dependency: without it GPSampler optimizes its acquisition one start
+    at a time, slower and proposing other points, so `gp` results would depend on what
+    else happens to be installed.
+    """
+    from optuna._gp import batched_lbfgsb
+
+    assert batched_lbfgsb._greenlet_imports.is_successful()
