@@ -25,7 +25,7 @@ from benchmarks.recorder import SCHEMA
 from optimizers.base import Decision, Job, JobKind, Optimizer, Status
 from problems.base import Problem, Report, Trial, config_key
 
-__all__ = ["Budget", "CellResult", "CellSpec", "run_cell"]
+__all__ = ["Budget", "CellResult", "CellSpec", "run_cell", "run_problem"]
 
 #: A cell ends after this many jobs in a row failed: failures cost no compute units, so a
 #: problem that fails for every configuration would otherwise never exhaust a units budget.
@@ -111,7 +111,15 @@ class _Columns:
 
 def run_cell(spec: CellSpec, on_report: Callable[[], None] | None = None) -> CellResult:
     """Run one cell to the end of its budget (or until the optimizer is done)."""
-    problem = build_problem(spec.problem_conf)
+    return run_problem(spec, build_problem(spec.problem_conf), on_report)
+
+
+def run_problem(spec: CellSpec, problem: Problem,
+                on_report: Callable[[], None] | None = None) -> CellResult:
+    """Run a cell on a problem object already built (`spec.problem_conf` is not read).
+
+    For problems that are not conf targets, such as those the tests and benchmarks define.
+    """
     optimizer = build_optimizer(spec.optimizer_conf, problem, spec.seed)
     try:
         return _Loop(spec, problem, optimizer, on_report).run()

@@ -37,9 +37,8 @@ import pytest
 from hyperopt import Trials, fmin, hp
 from omegaconf import OmegaConf
 
-from benchmarks.building import build_optimizer
 from benchmarks.executors import git_commit, write_result
-from benchmarks.runner import Budget, CellSpec, _Loop
+from benchmarks.runner import Budget, CellSpec, run_problem
 from optimizers.hyperopt_adapter import ALGORITHMS
 from optimizers.optuna_adapter import SAMPLERS
 from problems.base import Problem, Trial
@@ -174,14 +173,9 @@ def _raw(conf: dict, n_trials: int, after: Callable[[], None] = lambda: None) ->
 
 def _through_runner(conf: dict, n_trials: int, out: Path,
                     on_report: Callable[[], None] | None = None) -> None:
-    problem = TrivialProblem()
     spec = CellSpec("bench", "trivial", "opt", 0, {}, conf, Budget(trials=n_trials),
                     config={"optimizer": conf})
-    optimizer = build_optimizer(conf, problem, 0)
-    try:
-        result = _Loop(spec, problem, optimizer, on_report).run()
-    finally:
-        optimizer.close()
+    result = run_problem(spec, TrivialProblem(), on_report)
     path = out / f"{time.perf_counter_ns()}.parquet"
     write_result(result, path)
 

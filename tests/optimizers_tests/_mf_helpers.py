@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import yaml
 
-from benchmarks.building import build_optimizer
+from benchmarks import runner
 from benchmarks.recorder import TIMING_COLUMNS
-from benchmarks.runner import Budget, CellResult, CellSpec, _Loop, run_cell
+from benchmarks.runner import Budget, CellResult, CellSpec, run_cell
 from optimizers.base import Job, JobKind, Optimizer, Status
 from problems.base import Fidelity, Problem, Trial
 from problems.space import Categorical, Condition, Float, Int, SearchSpace
@@ -48,8 +48,7 @@ def run_problem(problem: Problem, oconf: Mapping[str, Any], seed: int = 0, worke
                 **budget: Any) -> CellResult:
     """Run a cell on a problem object (test problems are not allow-listed conf targets)."""
     spec = CellSpec("t", "p", "o", seed, {}, oconf, Budget(**budget), workers=workers)
-    optimizer = build_optimizer(oconf, problem, seed)
-    return _Loop(spec, problem, optimizer, None).run()
+    return runner.run_problem(spec, problem)
 
 
 def rows(result: CellResult) -> dict[str, list]:

@@ -10,8 +10,8 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from benchmarks.building import build_optimizer
-from benchmarks.runner import Budget, CellResult, CellSpec, _Loop
+from benchmarks import runner
+from benchmarks.runner import Budget, CellResult, CellSpec
 from problems.base import Fidelity, Problem, Trial
 from problems.space import Categorical, Condition, Float, Int, SearchSpace
 
@@ -122,11 +122,7 @@ def run_problem(problem: Problem, optimizer_conf: Mapping[str, Any], seed: int,
     the runner's loop, exactly as `run_cell` would."""
     spec = CellSpec("test", type(problem).__name__, "opt", seed, {}, dict(optimizer_conf),
                     Budget(trials=n_trials), workers=workers)
-    optimizer = build_optimizer(optimizer_conf, problem, seed)
-    try:
-        return _Loop(spec, problem, optimizer, None).run()
-    finally:
-        optimizer.close()
+    return runner.run_problem(spec, problem)
 
 
 def trial_configs(result: CellResult) -> list[dict[str, Any]]:
