@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -72,7 +72,6 @@ class Job:
     config: Mapping[str, Any]
     target: int | None = None
     parent: int | None = None
-    info: Mapping[str, Any] = field(default_factory=dict)
 
 
 #: record(trial, parent, config, report, status, error=None) for self-driven optimizers.

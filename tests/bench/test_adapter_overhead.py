@@ -13,7 +13,7 @@ process are pinned to one CPU while measuring, so both loops run on the same cor
 the cyclic garbage collector is off (collected between rounds), as `timeit` does, so a
 full collection of both loops' objects is not billed to whichever loop triggers it. The
 raw loop is still the library's own: ``study.optimize`` and ``fmin``, with an objective
-that hands the turn over after computing its value. The ratio is the median of 5 rounds.
+that hands the turn over after computing its value. The ratio is the median of 7 rounds.
 """
 
 from __future__ import annotations
@@ -225,7 +225,7 @@ def _quiet_optuna():
 @pytest.mark.parametrize("name", ["tpe", "cmaes", "optuna_random", "hyperopt_tpe"])
 def test_adapter_overhead(benchmark, name, tmp_path):
     conf = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "optimizer" / f"{name}.yaml"))
-    n_trials, rounds = (30, 1) if benchmark.disabled else (300, 5)
+    n_trials, rounds = (30, 1) if benchmark.disabled else (300, 7)
     git_commit()  # cached; its subprocess is not part of any loop
     _raw(conf, 5), _through_runner(conf, 5, tmp_path)  # imports and caches warmed up
 
