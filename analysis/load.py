@@ -12,6 +12,8 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
+from benchmarks.schema import CELL_COLUMNS, COLUMNS, METADATA_KEY, SCHEMA_VERSION
+
 __all__ = [
     "CELL_KEYS",
     "EXPECTED_COLUMNS",
@@ -24,15 +26,8 @@ __all__ = [
     "problem_references",
 ]
 
-#: The report schema this module reads (copied from benchmarks/recorder.py, version 1).
-SCHEMA_VERSION = 1
-METADATA_KEY = b"hpo_arena"
-EXPECTED_COLUMNS = (
-    "study", "problem", "optimizer", "seed", "trial", "parent_trial", "step", "value", "loss",
-    "status", "units", "cum_units", "virtual_time", "wall_time", "optimizer_time", "best_loss",
-    "config", "test_value", "true_value", "metrics", "error",
-)
-CELL_KEYS = ("study", "problem", "optimizer", "seed")
+EXPECTED_COLUMNS = COLUMNS
+CELL_KEYS = CELL_COLUMNS
 
 
 class SchemaError(ValueError):

@@ -1,4 +1,4 @@
-"""Results on disk: the report schema (version 1), atomic cell files, metadata.
+"""Results on disk: atomic cell files and their metadata (the schema is `benchmarks.schema`).
 
 One Parquet file per cell at ``<results_dir>/<study>/<problem>/<optimizer>/seed=<n>.parquet``.
 Every file has the same columns, so the tree reads as one dataset with pandas, pyarrow,
@@ -17,6 +17,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from benchmarks.schema import METADATA_KEY, SCHEMA, SCHEMA_VERSION, TIMING_COLUMNS
+
 __all__ = [
     "METADATA_KEY",
     "SCHEMA",
@@ -27,45 +29,6 @@ __all__ = [
     "remove_stale_temp_files",
     "write_cell",
 ]
-
-SCHEMA_VERSION = 1
-METADATA_KEY = b"hpo_arena"
-
-#: The report schema, version 1. `loss` is `value` turned to minimize; `best_loss` is the
-#: incumbent (best loss over the cell's non-failed reports so far). `units` are the compute
-#: units of this report, `cum_units` the cell's total so far, `virtual_time` the simulated
-#: workers' clock (in compute units). `config` is JSON with sorted keys. `test_value` and
-#: `true_value` (noise-free objective) are null where a problem has none; other metrics go
-#: to `metrics` (JSON). `error` says why a report failed.
-SCHEMA = pa.schema(
-    [
-        ("study", pa.string()),
-        ("problem", pa.string()),
-        ("optimizer", pa.string()),
-        ("seed", pa.int64()),
-        ("trial", pa.int64()),
-        ("parent_trial", pa.int64()),
-        ("step", pa.int64()),
-        ("value", pa.float64()),
-        ("loss", pa.float64()),
-        ("status", pa.string()),
-        ("units", pa.int64()),
-        ("cum_units", pa.int64()),
-        ("virtual_time", pa.float64()),
-        ("wall_time", pa.float64()),
-        ("optimizer_time", pa.float64()),
-        ("best_loss", pa.float64()),
-        ("config", pa.string()),
-        ("test_value", pa.float64()),
-        ("true_value", pa.float64()),
-        ("metrics", pa.string()),
-        ("error", pa.string()),
-    ]
-)
-
-#: Columns that measure real time; they differ between otherwise identical runs.
-TIMING_COLUMNS = ("wall_time", "optimizer_time")
-
 
 def cell_path(results_dir: Path, study: str, problem: str, optimizer: str, seed: int) -> Path:
     """Where the file of one cell lives."""
