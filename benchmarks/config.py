@@ -30,8 +30,10 @@ from benchmarks.building import (
     check_arguments,
     target_class,
 )
+from benchmarks.cells import IDENTITY_KEYS, CellSpec
 from benchmarks.recorder import cell_path, read_cell_metadata
-from benchmarks.runner import Budget, CellSpec
+from optimizers.budget import Budget
+from problems.errors import UserError
 
 __all__ = [
     "CONF_DIR",
@@ -45,13 +47,7 @@ __all__ = [
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 GROUPS = ("problem", "optimizer", "executor", "experiment")
-#: Keys that change a cell's numbers; a complete cell is only reused if these match.
-CELL_KEYS = ("problem", "optimizer", "budget", "workers", "trial_timeout")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-class UserError(Exception):
-    """Bad input: shown to the user as one sentence, exit code 2, nothing written."""
 
 
 @dataclass(frozen=True)
@@ -319,7 +315,7 @@ def plan_cells(jobs: Sequence[Job]) -> tuple[list[tuple[CellSpec, Path]], list[P
     for job in jobs:
         cfg = job.cfg
         resolved = OmegaConf.to_container(cfg, resolve=True)
-        fixed = {key: resolved.get(key) for key in CELL_KEYS}
+        fixed = {key: resolved.get(key) for key in IDENTITY_KEYS}
         budget = Budget(**{k: cfg.budget.get(k) for k in ("trials", "units", "seconds")})
         for seed in cfg.seeds:
             path = cell_path(Path(cfg.results_dir), cfg.study, job.problem, job.optimizer, seed)

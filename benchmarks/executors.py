@@ -21,8 +21,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.recorder import SCHEMA_VERSION, write_cell
-from benchmarks.runner import CellResult, CellSpec, run_cell
+from benchmarks.cells import IDENTITY_KEYS, CellResult, CellSpec
+from benchmarks.recorder import write_cell
+from benchmarks.runner import run_cell
+from benchmarks.schema import SCHEMA_VERSION
+from problems.errors import describe_error
 
 __all__ = ["CellFailure", "execute_cell", "run_local", "write_result"]
 
@@ -46,8 +49,7 @@ class CellFailure:
         """Describe `err` in one line (its last frame and message)."""
         frames = traceback.extract_tb(err.__traceback__)
         where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
-        first = (str(err).strip().splitlines() or [""])[0]
-        return cls(spec, f"{type(err).__name__}{where}: {first}")
+        return cls(spec, describe_error(err, where))
 
 
 def execute_cell(spec: CellSpec, on_report: Callable[[], None] | None = None) -> CellResult:
@@ -95,12 +97,10 @@ def run_local(
 
 def write_result(result: CellResult, path: Path) -> None:
     """Write a finished cell with its metadata (atomically; never overwrites)."""
-    from benchmarks.config import CELL_KEYS
-
     config = result.spec.config
     metadata = {
         "schema_version": SCHEMA_VERSION,
-        "cell_config": {key: config.get(key) for key in CELL_KEYS},
+        "cell_config": {key: config.get(key) for key in IDENTITY_KEYS},
         "config": config,
         "study": result.spec.study,
         "problem": result.spec.problem,

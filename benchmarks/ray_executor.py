@@ -14,9 +14,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.config import UserError
+from benchmarks.cells import CellResult, CellSpec
 from benchmarks.executors import CellFailure
-from benchmarks.runner import CellResult, CellSpec
+from problems.errors import UserError
 
 __all__ = ["run_ray"]
 
@@ -37,7 +37,7 @@ def run_ray(specs: Sequence[CellSpec], executor_cfg: Any) -> Iterator[CellResult
     cfg = check_executor(_plain(executor_cfg))
     import ray
 
-    from optimizers._ray_local import start_ray
+    from optimizers.ray_session import start_ray
 
     runtime_env = None
     if cfg["ship_code"] and cfg["address"] is not None:

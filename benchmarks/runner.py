@@ -17,13 +17,16 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.building import build_optimizer, build_problem
-from benchmarks.recorder import SCHEMA
+from benchmarks.cells import CellResult, CellSpec
+from benchmarks.schema import SCHEMA
 from optimizers.base import Decision, Job, JobKind, Optimizer, Status
+from optimizers.budget import Budget
 from problems.base import Problem, Report, Trial, config_key
+from problems.errors import describe_error
 
 __all__ = ["Budget", "CellResult", "CellSpec", "run_cell", "run_problem"]
 
@@ -32,45 +35,6 @@ __all__ = ["Budget", "CellResult", "CellSpec", "run_cell", "run_problem"]
 MAX_CONSECUTIVE_FAILURES = 100
 
 _STATUS_TEXT = {status: status.value for status in Status}
-
-
-@dataclass(frozen=True)
-class Budget:
-    """What a cell may spend; it stops at whichever limit comes first (None: no limit).
-
-    `trials` counts trials created (new and cloned), `units` compute units reported,
-    `seconds` wall-clock seconds since the cell started.
-    """
-
-    trials: int | None = None
-    units: int | None = None
-    seconds: float | None = None
-
-
-@dataclass(frozen=True)
-class CellSpec:
-    """Everything needed to run one cell, picklable for process pools and Ray tasks."""
-
-    study: str
-    problem: str
-    optimizer: str
-    seed: int
-    problem_conf: Mapping[str, Any]
-    optimizer_conf: Mapping[str, Any]
-    budget: Budget
-    workers: int = 1
-    trial_timeout: float | None = None
-    #: The resolved configuration of the cell, recorded in the file metadata.
-    config: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class CellResult:
-    """Columns of the cell's reports (schema version 1) and facts for the metadata."""
-
-    spec: CellSpec
-    columns: dict[str, list]
-    info: dict[str, Any]
 
 
 class TrialTimeoutError(Exception):
@@ -225,7 +189,7 @@ class _Loop:
             self.free_workers -= 1
             stand_in = _Active(job, _Stub(None), _no_reports(), self.clock,
                                config_key(job.config), target)
-            self._record(stand_in, None, Status.FAILED, error=_describe_error(err))
+            self._record(stand_in, None, Status.FAILED, error=describe_error(err))
             self._close(stand_in, Status.FAILED, math.nan, 0, keep=False)
             return
         if self.optimizer.keeps_trials:
@@ -280,7 +244,7 @@ class _Loop:
                 value = math.nan if last is None else last.value
                 self._close(active, Status.COMPLETED, value, active.trial.step)
             else:
-                self._record(active, None, Status.FAILED, error=_describe_error(outcome))
+                self._record(active, None, Status.FAILED, error=describe_error(outcome))
                 self._close(active, Status.FAILED, math.nan, active.trial.step, keep=False)
             return
         self.cum_units += outcome.units
@@ -390,11 +354,6 @@ class _Stub:
 
 class _AlreadyThere(Exception):
     """Marker: a job whose trial was already at (or past) its target."""
-
-
-def _describe_error(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 class _deadline:  # noqa: N801 - used as a context manager

@@ -21,7 +21,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from problems.base import Direction, Fidelity
+from optimizers.budget import Budget
+from problems.base import Direction, Fidelity, Problem
 from problems.space import SearchSpace
 
 __all__ = ["Decision", "Job", "JobKind", "Optimizer", "RecordFn", "Status"]
@@ -140,7 +141,7 @@ class Optimizer(ABC):
         is its last value (NaN when failed) at fidelity `step`.
         """
 
-    def drive(self, problem: Any, budget: Any, workers: int, record: RecordFn) -> None:
+    def drive(self, problem: Problem, budget: Budget, workers: int, record: RecordFn) -> None:
         """Run the whole cell in the optimizer's own loop (only if `drives_own_loop`).
 
         Args:

@@ -35,7 +35,9 @@ from typing import Any
 import numpy as np
 
 from optimizers.base import Job, Optimizer, RecordFn, Status
-from problems.base import Direction, Fidelity, Report, config_key
+from optimizers.budget import Budget
+from problems.base import Direction, Fidelity, Problem, Report, config_key
+from problems.errors import describe_error
 from problems.space import Categorical, Float, Int, SearchSpace
 
 __all__ = ["RayTuneAdapter"]
@@ -176,11 +178,11 @@ class RayTuneAdapter(Optimizer):
         """Not used: Tune's scheduler sees every result itself."""
 
     # -- the cell's loop -----------------------------------------------------------------------
-    def drive(self, problem: Any, budget: Any, workers: int, record: RecordFn) -> None:
+    def drive(self, problem: Problem, budget: Budget, workers: int, record: RecordFn) -> None:
         """Run the cell as one ``tune.Tuner`` experiment and record every report in order."""
         from ray import tune
 
-        from optimizers._ray_local import start_ray
+        from optimizers.ray_session import start_ray
 
         # Real parallel trials finish in timing order: results then depend on timing.
         self.deterministic = workers == 1
@@ -244,7 +246,7 @@ class RayTuneAdapter(Optimizer):
             shutil.rmtree(storage, ignore_errors=True)
             session.close()
 
-    def _num_samples(self, budget: Any) -> int:
+    def _num_samples(self, budget: Budget) -> int:
         counts = [n for n in (self.n_trials, budget.trials) if n is not None]
         return min(counts) if counts else -1  # -1: sample until units or seconds end
 
@@ -296,7 +298,7 @@ class RayTuneAdapter(Optimizer):
 class _Sink:
     """Turns the scheduler's view of each result into the runner's rows, in order."""
 
-    def __init__(self, adapter: RayTuneAdapter, record: RecordFn, budget: Any) -> None:
+    def __init__(self, adapter: RayTuneAdapter, record: RecordFn, budget: Budget) -> None:
         self.adapter, self.record, self.budget = adapter, record, budget
         self.ids: dict[str, int] = {}  # Ray trial id -> current trial id in our results
         self.clone_of: dict[str, int] = {}  # Ray trial id -> donor, until its next report
@@ -453,10 +455,8 @@ def _train(config: dict, problem: Any, seed: int, target: int, checkpoint: bool)
             if math.isnan(report.value):  # recorded as failed; training further is moot
                 return
     except Exception as err:  # a failing trial is recorded, never fatal
-        text = str(err).strip().splitlines()
         tune.report({**base, _STEP: trial.step, "value": math.nan, "units": 0, "final": True,
-                     "extra": "{}", "loss": math.inf,
-                     "error": f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")})
+                     "extra": "{}", "loss": math.inf, "error": describe_error(err)})
 
 
 def _save(trial: Any, path: Path) -> None:

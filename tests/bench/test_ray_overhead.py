@@ -45,7 +45,7 @@ def _raw_tuner(n_trials: int) -> None:
 
 
 def test_ray_random_overhead_per_trial(benchmark) -> None:
-    from optimizers._ray_local import start_ray
+    from optimizers.ray_session import start_ray
 
     n_trials = 20 if benchmark.disabled else 200
     session = start_ray(num_cpus=1)

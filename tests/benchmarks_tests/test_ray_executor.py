@@ -77,7 +77,7 @@ def test_local_ray_equals_local_run_and_resumes(tmp_path: Path) -> None:
 
 
 def test_local_ray_listens_on_loopback_only() -> None:
-    from optimizers._ray_local import start_ray
+    from optimizers.ray_session import start_ray
 
     session = start_ray(num_cpus=1)
     try:

@@ -54,7 +54,7 @@ def shared_ray():
     """
     import os
 
-    from optimizers._ray_local import start_ray
+    from optimizers.ray_session import start_ray
 
     here = str(Path(__file__).resolve().parent)
     old = os.environ.get("PYTHONPATH")

@@ -22,7 +22,7 @@ CURVE = ["problem=learning_curve", "problem.max_iterations=27", "seeds=[0]"]
 @pytest.fixture(scope="module")
 def local_ray():
     """One loopback Ray for the module; the adapter reuses a running Ray."""
-    from optimizers._ray_local import start_ray
+    from optimizers.ray_session import start_ray
 
     session = start_ray(num_cpus=2)
     yield
