@@ -28,13 +28,33 @@ from optimizers.budget import Budget
 from problems.base import Problem, Report, Trial, config_key
 from problems.errors import describe_error
 
-__all__ = ["Budget", "CellResult", "CellSpec", "run_cell", "run_problem"]
+__all__ = ["Budget", "CellResult", "CellSpec", "report_status", "run_cell", "run_problem"]
 
 #: A cell ends after this many jobs in a row failed: failures cost no compute units, so a
 #: problem that fails for every configuration would otherwise never exhaust a units budget.
 MAX_CONSECUTIVE_FAILURES = 100
 
 _STATUS_TEXT = {status: status.value for status in Status}
+NAN_ERROR = "objective is NaN"
+
+
+def report_status(report: Report, decision: Decision, target: int) -> Status:
+    """The one rule for a report's status, for the runner's loop and self-driven optimizers.
+
+    Failed if the objective is NaN; else pruned if the optimizer said stop, even at the
+    job's target (raw Optuna records a trial its pruner stops at the last step as pruned,
+    and is told so); else completed at the job's target or the trial's final report; else
+    paused if the optimizer paused it; else running.
+    """
+    if math.isnan(report.value):
+        return Status.FAILED
+    if decision is Decision.STOP:
+        return Status.PRUNED
+    if report.final or report.step >= target:
+        return Status.COMPLETED
+    if decision is Decision.PAUSE:
+        return Status.PAUSED
+    return Status.RUNNING
 
 
 class TrialTimeoutError(Exception):
@@ -122,7 +142,7 @@ class _Loop:
         if self.optimizer.drives_own_loop:
             self.optimizer.drive(self.problem, self.spec.budget, self.spec.workers,
                                  self._record_external)
-            self.stop_reason = "optimizer done"
+            self.stop_reason = self.stop_reason or "optimizer done"
             return self._result()
         budget = self.spec.budget
         asking = True
@@ -248,28 +268,20 @@ class _Loop:
                 self._close(active, Status.FAILED, math.nan, active.trial.step, keep=False)
             return
         self.cum_units += outcome.units
-        if math.isnan(outcome.value):
-            self._record(active, outcome, Status.FAILED, error="objective is NaN")
-            self._close(active, Status.FAILED, math.nan, outcome.step, keep=False)
-            return
-        tick = time.perf_counter()
-        decision = self.optimizer.report(job.trial, outcome.step, outcome.value)
-        self.optimizer_seconds += time.perf_counter() - tick
-        last = outcome.final or outcome.step >= active.target
-        if decision is Decision.STOP:
-            status = Status.PRUNED
-        elif last:
-            status = Status.COMPLETED
-        elif decision is Decision.PAUSE:
-            status = Status.PAUSED
-        else:
-            status = Status.RUNNING
-        self._record(active, outcome, status)
+        decision = Decision.CONTINUE
+        if not math.isnan(outcome.value):  # a NaN is recorded as failed, never shown
+            tick = time.perf_counter()
+            decision = self.optimizer.report(job.trial, outcome.step, outcome.value)
+            self.optimizer_seconds += time.perf_counter() - tick
+        status = report_status(outcome, decision, active.target)
+        failed = status is Status.FAILED
+        self._record(active, outcome, status, error=NAN_ERROR if failed else None)
         if status is Status.RUNNING:
             self._schedule(active)
         else:
-            keep = status is not Status.PRUNED
-            self._close(active, status, outcome.value, outcome.step, keep=keep)
+            keep = status is not Status.PRUNED and not failed
+            self._close(active, status, math.nan if failed else outcome.value, outcome.step,
+                        keep=keep)
 
     def _close(self, active: _Active, status: Status, value: float, step: int,
                keep: bool = True) -> None:
@@ -284,18 +296,32 @@ class _Loop:
 
     # -- recording ------------------------------------------------------------------------
     def _record_external(self, trial: int, parent: int | None, config: Mapping[str, Any],
-                         report: Report | None, status: Status, error: str | None = None) -> None:
-        """Record a report of a self-driven optimizer; its clock is the units so far."""
+                         report: Report, decision: Decision, target: int,
+                         error: str | None = None) -> bool:
+        """Judge and record a report of a self-driven optimizer; its clock is the units so far.
+
+        Returns False once the cell's budget is spent: a report that would start a trial
+        past `budget.trials` is then not recorded.
+        """
+        budget = self.spec.budget
         if trial not in self.parents:
+            if budget.trials is not None and self.n_trials >= budget.trials:
+                self.stop_reason = "trials"
+                return False
             self.parents[trial] = parent
             self.n_trials += 1
-        if report is not None:
-            self.cum_units += report.units
+        self.cum_units += report.units
         self.clock = float(self.cum_units)
+        status = Status.FAILED if error else report_status(report, decision, target)
+        if status is Status.FAILED and error is None:
+            error = NAN_ERROR
         stand_in = _Active(Job(JobKind.NEW, trial, config), _Stub(report), _no_reports(),
                            self.clock, config_key(config), 0)
         self._record(stand_in, report, status, error)
-
+        if budget.units is not None and self.cum_units >= budget.units:
+            self.stop_reason = "units"
+            return False
+        return True
 
     def _record(self, active: _Active, report: Report | None, status: Status,
                 error: str | None = None) -> None:

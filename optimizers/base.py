@@ -75,8 +75,10 @@ class Job:
     parent: int | None = None
 
 
-#: record(trial, parent, config, report, status, error=None) for self-driven optimizers.
-RecordFn = Callable[..., None]
+#: record(trial, parent, config, report, decision, target, error=None) -> bool, for
+#: self-driven optimizers: the runner judges and records the report (its status follows the
+#: runner's one rule) and returns False once the cell's budget is spent.
+RecordFn = Callable[..., bool]
 
 
 class Optimizer(ABC):
@@ -148,9 +150,12 @@ class Optimizer(ABC):
             problem: the Problem; trials come from ``problem.trial(config, self.seed)``.
             budget: the runner's Budget (trials, units, seconds); honour what applies.
             workers: how many trials may run at once.
-            record: call ``record(trial, parent, config, report, status, error=None)`` for
-                every report, in the order they happen; the runner keeps the incumbent,
-                cumulative units and clocks.
+            record: call ``record(trial, parent, config, report, decision, target,
+                error=None)`` for every report, in the order they happen (`decision`: the
+                optimizer's decision on it; `target`: the step the trial trains to; `error`:
+                why it failed). The runner decides the status, keeps the incumbent,
+                cumulative units and clocks, and returns False once the budget is spent:
+                stop then.
 
         """
         raise NotImplementedError(f"{type(self).__name__} does not drive its own loop.")

@@ -12,10 +12,11 @@ pause or clone trials (HyperBand, PBT), checkpoints the pickled Trial so a resum
 exploiting trial really continues from that state. Every scheduler decision is seen in
 the driver, in order, by a thin subclass of the scheduler, which records the report.
 
-Status mapping (Ray → results): CONTINUE → running; PAUSE/NOOP (HyperBand milestone,
-PBT pause or exploit) → paused; STOP → pruned; a report at the trial's maximum
-(``max_t``) → completed whatever the decision; an exception or NaN → failed. A trial that
-PBT makes exploit another gets a new trial id whose ``parent_trial`` is the donor.
+Decisions (Ray → runner): CONTINUE → continue; PAUSE/NOOP (HyperBand milestone, PBT pause
+or exploit) → pause; STOP → stop, except at ``max_t``, where Ray stops every trial that got
+there: that is the trial's end. The runner's rule then decides each report's status
+(``benchmarks.runner.report_status``); an exception in the trainable is failed. A trial
+that PBT makes exploit another gets a new trial id whose ``parent_trial`` is the donor.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from optimizers.base import Job, Optimizer, RecordFn, Status
+from optimizers.base import Decision, Job, Optimizer, RecordFn, Status
 from optimizers.budget import Budget
 from problems.base import Direction, Fidelity, Problem, Report, config_key
 from problems.errors import describe_error
@@ -55,6 +56,9 @@ SCHEDULER_ARGS = {
 }
 _STEP = "step"  # the reported fidelity step: Tune's `time_attr` for every scheduler
 _TRIAL_FILE = "trial.pkl"
+#: Ray's decisions in the runner's words (NOOP: PBT holds a trial back; HyperBand pauses).
+_DECISIONS = {"CONTINUE": Decision.CONTINUE, "PAUSE": Decision.PAUSE, "NOOP": Decision.PAUSE,
+              "STOP": Decision.STOP}
 
 
 class RayTuneAdapter(Optimizer):
@@ -194,7 +198,7 @@ class RayTuneAdapter(Optimizer):
         random.seed(self.seed)
         np.random.seed(self.seed)  # noqa: NPY002
         try:
-            sink = _Sink(self, record, budget)
+            sink = _Sink(self, record)
             scheduler = _recording(_scheduler_class(self.scheduler_name))(
                 **self._scheduler_kwargs())
             scheduler._hpo_sink = sink
@@ -296,14 +300,16 @@ class RayTuneAdapter(Optimizer):
 
 # -- driver side: the recording scheduler ----------------------------------------------------
 class _Sink:
-    """Turns the scheduler's view of each result into the runner's rows, in order."""
+    """Hands the scheduler's view of each result to the runner, in order.
 
-    def __init__(self, adapter: RayTuneAdapter, record: RecordFn, budget: Budget) -> None:
-        self.adapter, self.record, self.budget = adapter, record, budget
+    The runner judges each report (status, budget); this class only translates Ray's
+    trial ids and decisions into the runner's.
+    """
+
+    def __init__(self, adapter: RayTuneAdapter, record: RecordFn) -> None:
+        self.adapter, self.record = adapter, record
         self.ids: dict[str, int] = {}  # Ray trial id -> current trial id in our results
         self.clone_of: dict[str, int] = {}  # Ray trial id -> donor, until its next report
-        self.n_trials = 0
-        self.cum_units = 0
         self.exhausted = False
 
     def on_result(self, ray_trial: str, result: Mapping[str, Any], decision: str) -> str:
@@ -313,31 +319,16 @@ class _Sink:
             return TrialScheduler.STOP
         parent = self.clone_of.pop(ray_trial, None)
         if ray_trial not in self.ids or parent is not None:
-            if self.budget.trials is not None and self.n_trials >= self.budget.trials:
-                self.exhausted = True
-                return TrialScheduler.STOP
             self.ids[ray_trial] = self.adapter.new_trial_id()
-            self.n_trials += 1
         trial = self.ids[ray_trial]
         config = json.loads(result["config_key"])  # what the trainable trained
         report = Report(int(result[_STEP]), float(result["value"]), int(result["units"]),
                         json.loads(result.get("extra") or "{}"), bool(result["final"]))
-        if result.get("error"):
-            status, error = Status.FAILED, result["error"]
-        elif math.isnan(report.value):
-            status, error = Status.FAILED, "objective is NaN"
-        elif report.final or report.step >= self.adapter.target:
-            status, error = Status.COMPLETED, None
-        elif decision == TrialScheduler.STOP:
-            status, error = Status.PRUNED, None
-        elif decision in (TrialScheduler.PAUSE, TrialScheduler.NOOP):
-            status, error = Status.PAUSED, None
-        else:
-            status, error = Status.RUNNING, None
-        if report is not None:
-            self.cum_units += report.units
-        self.record(trial, parent, config, report, status, error)
-        if self.budget.units is not None and self.cum_units >= self.budget.units:
+        # Ray's schedulers say STOP to every trial that reaches max_t (`stop_last_trials`),
+        # where the trainable ends anyway: the end of the trial, not a pruning decision.
+        ours = Decision.CONTINUE if report.step >= self.adapter.target else _DECISIONS[decision]
+        if not self.record(trial, parent, config, report, ours, self.adapter.target,
+                           result.get("error")):
             self.exhausted = True
             return TrialScheduler.STOP
         return decision

@@ -7,13 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from benchmarks.recorder import SCHEMA_VERSION, cell_path, write_cell
-
-COLUMNS = (
-    "study", "problem", "optimizer", "seed", "trial", "parent_trial", "step", "value", "loss",
-    "status", "units", "cum_units", "virtual_time", "wall_time", "optimizer_time", "best_loss",
-    "config", "test_value", "true_value", "metrics", "error",
-)
+from benchmarks.recorder import cell_path, write_cell
+from benchmarks.schema import COLUMNS, SCHEMA_VERSION
 
 
 def write_test_cell(
