@@ -122,7 +122,7 @@ class _Loop:
         self.spec, self.problem, self.optimizer = spec, problem, optimizer
         self.on_report = on_report
         self.rows = _Columns(spec)
-        self.events: list[tuple[float, int, _Active, Report | BaseException]] = []
+        self.events: list[tuple[float, int, _Active, Report | BaseException | None]] = []
         self.sequence = itertools.count()
         self.paused: dict[int, Trial] = {}  # trials that may be resumed or cloned
         self.parents: dict[int, int | None] = {}
@@ -250,16 +250,14 @@ class _Loop:
                     active.seconds += time.perf_counter() - tick
         except Exception as err:  # a failing trial is recorded, never fatal
             outcome = err
-        if outcome is None:  # nothing left to train: the trial already reached its target
-            outcome = _AlreadyThere()
         if isinstance(outcome, Report):
             active.clock += outcome.units
         heapq.heappush(self.events, (active.clock, next(self.sequence), active, outcome))
 
-    def _deliver(self, active: _Active, outcome: Report | BaseException) -> None:
+    def _deliver(self, active: _Active, outcome: Report | BaseException | None) -> None:
         job = active.job
         if not isinstance(outcome, Report):
-            if isinstance(outcome, _AlreadyThere):
+            if outcome is None:  # nothing left to train: the trial already reached its target
                 last = active.trial.last_report
                 value = math.nan if last is None else last.value
                 self._close(active, Status.COMPLETED, value, active.trial.step)
@@ -376,10 +374,6 @@ class _Stub:
 
     def __init__(self, report: Report | None) -> None:
         self.step = 0 if report is None else report.step
-
-
-class _AlreadyThere(Exception):
-    """Marker: a job whose trial was already at (or past) its target."""
 
 
 class _deadline:  # noqa: N801 - used as a context manager

@@ -138,12 +138,6 @@ class Trial(ABC):
         self.finished = False
         self.last_report: Report | None = None
 
-    @property
-    def max_step(self) -> int:
-        """The highest step this trial can reach."""
-        fid = self.problem.fidelity
-        return 1 if fid is None else fid.max
-
     def advance(self, to_step: int | None = None) -> Iterator[Report]:
         """Train up to `to_step` (default: the maximum), yielding a report at each
         reported step. Abandoning the iterator leaves the trial consistent at the last
@@ -168,8 +162,12 @@ class Trial(ABC):
             yield self.last_report
 
     def clone(self, config: Mapping[str, Any] | None = None) -> Trial:
-        """A deep copy of this trial's state, optionally continuing with a new config."""
-        twin = copy.deepcopy(self)
+        """A deep copy of this trial's state, optionally continuing with a new config.
+
+        The problem (datasets, splits) is shared, not copied: it is immutable after
+        construction.
+        """
+        twin = copy.deepcopy(self, memo={id(self.problem): self.problem})
         if config is not None:
             twin.config = dict(config)
             twin._on_config_change()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -188,14 +187,6 @@ class _MLPTrial(Trial):
         metrics = {"test_value": out["test_accuracy"], "valid_loss": out["valid_loss"],
                    "test_loss": out["test_loss"], "train_loss": self._train_loss}
         return out["valid_accuracy"], metrics
-
-    def clone(self, config: Mapping[str, Any] | None = None) -> Trial:
-        """A copy of weights, Adam's state and the generator (not of the problem's data)."""
-        twin = copy.deepcopy(self, memo={id(self.problem): self.problem})
-        if config is not None:
-            twin.config = dict(config)
-            twin._on_config_change()
-        return twin
 
     def _on_config_change(self) -> None:
         """PBT: a new `lr` goes to the copied Adam state, a new `batch_size` applies from

@@ -272,10 +272,6 @@ class SearchSpace:
             return False
         return _key(config[cond.parent]) in {_key(v) for v in cond.values}
 
-    def active(self, config: Mapping[str, Any]) -> list[Param]:
-        """The parameters active in `config`, in declaration order."""
-        return [p for p in self.params if self.is_active(p, config)]
-
     # -- sampling and checking ----------------------------------------------------------
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         """Draw a configuration: each active parameter from its prior, in order."""

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from benchmarks.building import build_problem
 from benchmarks.config import compose_jobs
 from problems.base import Problem, Report
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(problem: Problem, config: dict, seed: int, *targets: int | None) -> list[Report]:
