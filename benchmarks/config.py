@@ -34,6 +34,7 @@ from benchmarks.cells import IDENTITY_KEYS, CellSpec
 from benchmarks.recorder import cell_path, read_cell_metadata
 from optimizers.budget import Budget
 from problems.errors import UserError
+from problems.loading import CONF_DIR, problem_conf
 
 __all__ = [
     "CONF_DIR",
@@ -45,7 +46,6 @@ __all__ = [
     "plan_cells",
 ]
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 GROUPS = ("problem", "optimizer", "executor", "experiment")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -266,9 +266,8 @@ def validate(job: Job) -> None:
 
 
 def _has_fidelity(problem_name: str) -> bool:
-    conf = OmegaConf.load(CONF_DIR / "problem" / f"{problem_name}.yaml")
     try:
-        return build_problem(OmegaConf.to_container(conf.problem)).fidelity is not None
+        return build_problem(problem_conf(problem_name)).fidelity is not None
     except Exception:  # a broken conf is reported when it is selected, not here
         return False
 

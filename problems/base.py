@@ -108,6 +108,18 @@ class Problem(ABC):
     def trial(self, config: Mapping[str, Any], seed: int) -> Trial:
         """Create a fresh, untrained trial of `config` for the cell seed `seed`."""
 
+    def evaluate(self, config: Mapping[str, Any], step: int | None = None,
+                 seed: int = 0) -> Report:
+        """The last report of a fresh trial of `config` trained to `step` (default: the
+        maximum) with cell seed `seed`: one evaluation, outside any runner.
+        """
+        top = 1 if self.fidelity is None else self.fidelity.max
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int)
+                                 or not 1 <= step <= top):
+            raise ValueError(f"`step` must be an int in [1, {top}] or None, got {step!r}.")
+        *_, last = self.trial(config, seed).advance(step)  # a fresh trial reports at least once
+        return last
+
     def describe(self) -> dict[str, Any]:
         """Static facts about this problem recorded in each result file."""
         fid = self.fidelity

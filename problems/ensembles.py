@@ -26,7 +26,7 @@ class _CVTrial(Trial):
     problem: _CrossValidatedProblem
 
     def _train(self, step: int) -> int:
-        self._result = self.problem.evaluate(self.config)
+        self._result = self.problem.fit_and_score(self.config)
         # A single-fidelity evaluation costs one compute unit (DESIGN); the work inside it
         # (folds, trees) is recorded in the metrics.
         return 1
@@ -87,7 +87,7 @@ class _CrossValidatedProblem(Problem):
         """The unfitted estimator for `config` (missing parameters: model defaults)."""
         raise NotImplementedError
 
-    def evaluate(self, config: Mapping[str, Any]) -> tuple[float, dict[str, Any]]:
+    def fit_and_score(self, config: Mapping[str, Any]) -> tuple[float, dict[str, Any]]:
         """Cross-validate `config`, refit on the training part, score the test part."""
         from sklearn.metrics import accuracy_score, log_loss
         from sklearn.model_selection import cross_validate
