@@ -6,11 +6,13 @@ Bandit-Based Approach to Hyperparameter Optimization") and PBT (Jaderberg et al.
 "Population Based Training of Neural Networks"); searchers: Tune's random
 ``BasicVariantGenerator`` and ``OptunaSearch`` (TPE, Bergstra et al., 2011).
 
-Trials run for real through ``tune.Tuner``: the trainable wraps the Problem, trains one
-report at a time, calls ``tune.report`` at each fidelity step and, for schedulers that
-pause or clone trials (HyperBand, PBT), checkpoints the pickled Trial so a resumed or
-exploiting trial really continues from that state. Every scheduler decision is seen in
-the driver, in order, by a thin subclass of the scheduler, which records the report.
+Trials run for real through ``tune.Tuner``. Three modules: this one (the adapter: checks
+its arguments, builds the Tuner); ``ray_tune_worker`` (the trainable: wraps the Problem,
+trains one report at a time, calls ``tune.report`` at each fidelity step and, for
+schedulers that pause or clone trials (HyperBand, PBT), checkpoints the pickled Trial so a
+resumed or exploiting trial really continues from that state); ``ray_tune_driver`` (every
+scheduler decision is seen in the driver, in order, by a thin subclass of the scheduler,
+which hands the report to the runner).
 
 Decisions (Ray → runner): CONTINUE → continue; PAUSE/NOOP (HyperBand milestone, PBT pause
 or exploit) → pause; STOP → stop, except at ``max_t``, where Ray stops every trial that got
@@ -21,25 +23,21 @@ that PBT makes exploit another gets a new trial id whose ``parent_trial`` is the
 
 from __future__ import annotations
 
-import functools
-import json
-import math
-import pickle
 import random
 import shutil
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from optimizers.base import Decision, Job, Optimizer, RecordFn, Status
+from optimizers.base import Job, Optimizer, RecordFn, Status
 from optimizers.budget import Budget
-from problems.base import Direction, Fidelity, Problem, Report, config_key
-from problems.errors import describe_error
-from problems.space import Categorical, Float, Int, SearchSpace
+from optimizers.ray_tune_driver import Sink, budget_stopper, recording, scheduler_class
+from optimizers.ray_tune_worker import STEP, train
+from problems.base import Direction, Fidelity, Problem
+from problems.space import Categorical, Int, SearchSpace
 
 __all__ = ["RayTuneAdapter"]
 
@@ -54,11 +52,6 @@ SCHEDULER_ARGS = {
     "pbt": ("time_attr", "perturbation_interval", "burn_in_period", "quantile_fraction",
             "resample_probability", "perturbation_factors", "synch"),
 }
-_STEP = "step"  # the reported fidelity step: Tune's `time_attr` for every scheduler
-_TRIAL_FILE = "trial.pkl"
-#: Ray's decisions in the runner's words (NOOP: PBT holds a trial back; HyperBand pauses).
-_DECISIONS = {"CONTINUE": Decision.CONTINUE, "PAUSE": Decision.PAUSE, "NOOP": Decision.PAUSE,
-              "STOP": Decision.STOP}
 
 
 class RayTuneAdapter(Optimizer):
@@ -139,7 +132,7 @@ class RayTuneAdapter(Optimizer):
                     f"`scheduler_args.{key}` is not an argument of the {self.scheduler_name} "
                     f"scheduler; its arguments are {', '.join(allowed) or '(none)'}."
                 )
-        if args.get("time_attr", _STEP) != _STEP:
+        if args.get("time_attr", STEP) != STEP:
             raise ValueError(f"`scheduler_args.time_attr` must be 'step' (the fidelity step), "
                              f"got {args['time_attr']!r}.")
         fid = self.fidelity
@@ -198,12 +191,12 @@ class RayTuneAdapter(Optimizer):
         random.seed(self.seed)
         np.random.seed(self.seed)  # noqa: NPY002
         try:
-            sink = _Sink(self, record)
-            scheduler = _recording(_scheduler_class(self.scheduler_name))(
+            sink = Sink(self, self.target, record)
+            scheduler = recording(scheduler_class(self.scheduler_name))(
                 **self._scheduler_kwargs())
             scheduler._hpo_sink = sink
             trainable = tune.with_parameters(
-                _train, problem=problem, seed=self.seed, target=self.target,
+                train, problem=problem, seed=self.seed, target=self.target,
                 checkpoint=self.scheduler_name in ("hyperband", "pbt"),
             )
             import ray
@@ -230,7 +223,7 @@ class RayTuneAdapter(Optimizer):
                 ),
                 run_config=tune.RunConfig(
                     storage_path=storage, verbose=0, log_to_file=False,
-                    stop=_budget_stopper(sink),
+                    stop=budget_stopper(sink),
                     # PBT exploits other trials' older checkpoints; HyperBand needs the latest.
                     checkpoint_config=tune.CheckpointConfig(
                         num_to_keep=None if self.scheduler_name == "pbt" else 1),
@@ -258,7 +251,7 @@ class RayTuneAdapter(Optimizer):
         kwargs = dict(self.scheduler_args)  # metric and mode come from TuneConfig
         if self.scheduler_name == "fifo":
             return {}
-        kwargs["time_attr"] = _STEP
+        kwargs["time_attr"] = STEP
         if self.scheduler_name == "pbt":
             kwargs["hyperparam_mutations"] = self._mutations()
             kwargs["log_config"] = False
@@ -296,171 +289,3 @@ class RayTuneAdapter(Optimizer):
 
         searcher = OptunaSearch(sampler=TPESampler(seed=self.seed, **self.search_args))
         return ConcurrencyLimiter(searcher, max_concurrent=workers)
-
-
-# -- driver side: the recording scheduler ----------------------------------------------------
-class _Sink:
-    """Hands the scheduler's view of each result to the runner, in order.
-
-    The runner judges each report (status, budget); this class only translates Ray's
-    trial ids and decisions into the runner's.
-    """
-
-    def __init__(self, adapter: RayTuneAdapter, record: RecordFn) -> None:
-        self.adapter, self.record = adapter, record
-        self.ids: dict[str, int] = {}  # Ray trial id -> current trial id in our results
-        self.clone_of: dict[str, int] = {}  # Ray trial id -> donor, until its next report
-        self.exhausted = False
-
-    def on_result(self, ray_trial: str, result: Mapping[str, Any], decision: str) -> str:
-        from ray.tune.schedulers import TrialScheduler
-
-        if self.exhausted:
-            return TrialScheduler.STOP
-        parent = self.clone_of.pop(ray_trial, None)
-        if ray_trial not in self.ids or parent is not None:
-            self.ids[ray_trial] = self.adapter.new_trial_id()
-        trial = self.ids[ray_trial]
-        config = json.loads(result["config_key"])  # what the trainable trained
-        report = Report(int(result[_STEP]), float(result["value"]), int(result["units"]),
-                        json.loads(result.get("extra") or "{}"), bool(result["final"]))
-        # Ray's schedulers say STOP to every trial that reaches max_t (`stop_last_trials`),
-        # where the trainable ends anyway: the end of the trial, not a pruning decision.
-        ours = Decision.CONTINUE if report.step >= self.adapter.target else _DECISIONS[decision]
-        if not self.record(trial, parent, config, report, ours, self.adapter.target,
-                           result.get("error")):
-            self.exhausted = True
-            return TrialScheduler.STOP
-        return decision
-
-    def on_exploit(self, ray_trial: str, donor: str) -> None:
-        self.clone_of[ray_trial] = self.ids[donor]
-
-
-@functools.cache
-def _recording(cls: type) -> type:
-    """Subclass scheduler `cls` so that each decision is shown to the adapter's sink."""
-
-    class Recording(cls):  # type: ignore[misc, valid-type]
-        _hpo_sink: _Sink | None = None
-
-        def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
-            decision = super().on_trial_result(tune_controller, trial, result)
-            if self._hpo_sink is None or _STEP not in result:
-                return decision
-            return self._hpo_sink.on_result(trial.trial_id, result, decision)
-
-        def _exploit(self, tune_controller: Any, trial: Any, trial_to_clone: Any) -> None:
-            super()._exploit(tune_controller, trial, trial_to_clone)
-            if self._hpo_sink is not None:
-                self._hpo_sink.on_exploit(trial.trial_id, trial_to_clone.trial_id)
-
-        def __getstate__(self) -> dict:
-            # Tune pickles its config into the experiment folder: leave the sink out.
-            return {k: v for k, v in self.__dict__.items() if k != "_hpo_sink"}
-
-    Recording.__name__ = Recording.__qualname__ = f"Recording{cls.__name__}"
-    return Recording
-
-
-def _scheduler_class(name: str) -> type:
-    from ray.tune.schedulers import (
-        ASHAScheduler,
-        FIFOScheduler,
-        HyperBandScheduler,
-        PopulationBasedTraining,
-    )
-
-    return {"fifo": FIFOScheduler, "asha": ASHAScheduler, "hyperband": HyperBandScheduler,
-            "pbt": PopulationBasedTraining}[name]
-
-
-def _budget_stopper(sink: _Sink) -> Any:
-    """Build a Tune Stopper that ends the experiment once the cell's budget is spent."""
-    from ray.tune.stopper import NoopStopper, Stopper
-
-    class BudgetStopper(Stopper):
-        def __call__(self, trial_id: str, result: dict) -> bool:
-            return sink.exhausted
-
-        def stop_all(self) -> bool:
-            return sink.exhausted
-
-        def __reduce__(self) -> tuple:
-            # Tune pickles its config into the experiment folder: the sink stays here.
-            return (NoopStopper, ())
-
-    return BudgetStopper()
-
-
-def _active_config(space: SearchSpace, sampled: Mapping[str, Any]) -> dict[str, Any]:
-    """Tune's sample in our space: numbers clipped to bounds (PBT perturbs them by
-    factors), inactive conditional parameters dropped.
-    """
-    config: dict[str, Any] = {}
-    for p in space:
-        if p.name not in sampled:
-            continue
-        value = sampled[p.name]
-        if isinstance(p, Int):
-            value = p.clip(int(round(value)))
-        elif isinstance(p, Float):
-            value = p.clip(float(value))
-        elif isinstance(value, np.generic):
-            value = value.item()
-        config[p.name] = value
-    return {k: v for k, v in config.items() if space.is_active(space[k], config)}
-
-
-# -- worker side: the trainable --------------------------------------------------------------
-def _train(config: dict, problem: Any, seed: int, target: int, checkpoint: bool) -> None:
-    """Tune's trainable: a Problem trial trained one report at a time."""
-    from ray import tune
-
-    active = _active_config(problem.space, config)
-    trial = None
-    restored = tune.get_checkpoint()
-    if restored is not None:
-        with restored.as_directory() as folder:
-            trial = pickle.loads((Path(folder) / _TRIAL_FILE).read_bytes())
-        trial.problem = problem
-        if trial.config != active:  # PBT explored new hyperparameters on copied state
-            trial.config = dict(active)
-            trial._on_config_change()
-    if trial is None:
-        trial = problem.trial(active, seed)
-    base = {"config_key": config_key(active)}
-    try:
-        for report in trial.advance(target):
-            metrics = {**base, _STEP: report.step, "value": report.value,
-                       "units": report.units, "final": report.final,
-                       # JSON: Tune flattens nested dicts in results ("extra/test_value").
-                       "extra": json.dumps(dict(report.metrics), default=float), "error": None,
-                       "loss": _loss(problem.direction, report.value)}
-            if checkpoint:
-                with tempfile.TemporaryDirectory(prefix="hpoa-ckpt-") as folder:
-                    _save(trial, Path(folder) / _TRIAL_FILE)
-                    tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
-            else:
-                tune.report(metrics)
-            if math.isnan(report.value):  # recorded as failed; training further is moot
-                return
-    except Exception as err:  # a failing trial is recorded, never fatal
-        tune.report({**base, _STEP: trial.step, "value": math.nan, "units": 0, "final": True,
-                     "extra": "{}", "loss": math.inf, "error": describe_error(err)})
-
-
-def _save(trial: Any, path: Path) -> None:
-    # The problem (datasets, splits) is rebuilt in every worker; pickle only the trial.
-    problem, trial.problem = trial.problem, None
-    try:
-        path.write_bytes(pickle.dumps(trial, protocol=pickle.HIGHEST_PROTOCOL))
-    finally:
-        trial.problem = problem
-
-
-def _loss(direction: str, value: float) -> float:
-    if math.isnan(value):
-        return math.inf
-    return value if direction == "minimize" else -value
-
