@@ -1,8 +1,8 @@
 """The command line: ``python -m benchmarks.run problem=<p> optimizer=<o> seeds=[0,1,2]``.
 
 Composes the study with Hydra's compose API (overrides and ``-m`` sweeps in Hydra's
-grammar), validates every job before any compute, skips complete cells, runs the rest,
-writes one Parquet file per cell and prints one summary table over all jobs.
+grammar), validates every run before any compute, skips complete cells, runs the rest,
+writes one Parquet file per cell and prints one summary table over all runs.
 Exit codes: 0 done, 2 bad input (one sentence, nothing written), 1 unexpected error.
 """
 
@@ -32,7 +32,7 @@ groups (a file in conf/<group>/ is a value):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    from benchmarks.config import UserError, group_options
+    from benchmarks.compose import UserError, group_options
 
     args = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in args):
@@ -60,28 +60,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(overrides: list[str], multirun: bool, show_cfg: bool) -> int:
-    from benchmarks.config import (
-        UserError,
-        compose_jobs,
-        plan_cells,
-        prepare_results_dirs,
-        validate,
-    )
+    from benchmarks.compose import UserError, compose_runs
+    from benchmarks.plan import plan_cells
     from benchmarks.recorder import remove_stale_temp_files
+    from benchmarks.validate import prepare_results_dirs, validate
 
-    jobs = compose_jobs(overrides, multirun)
+    runs = compose_runs(overrides, multirun)
     if show_cfg:
-        for job in jobs:
-            print(OmegaConf.to_yaml(job.cfg))
+        for run in runs:
+            print(OmegaConf.to_yaml(run.cfg))
         return 0
-    for job in jobs:
-        validate(job)
-    todo, done = plan_cells(jobs)
-    executor = {job.cfg.executor.kind for job in jobs}
+    for run in runs:
+        validate(run)
+    todo, done = plan_cells(runs)
+    executor = {run.cfg.executor.kind for run in runs}
     if len(executor) != 1:
         raise UserError(f"all jobs of a run must use one executor; got {sorted(executor)}.")
-    n_jobs = max(int(job.cfg.n_jobs) for job in jobs)
-    studies = sorted({Path(j.cfg.results_dir) / j.cfg.study for j in jobs})
+    n_jobs = max(int(run.cfg.n_jobs) for run in runs)
+    studies = sorted({Path(j.cfg.results_dir) / j.cfg.study for j in runs})
     if todo:
         prepare_results_dirs(studies)
     for study_dir in studies:
@@ -90,7 +86,7 @@ def _run(overrides: list[str], multirun: bool, show_cfg: bool) -> int:
         print(f"skipping {len(done)} complete cell(s) already in "
               f"{', '.join(map(str, studies))}", file=sys.stderr)
     paths = [path for _, path in todo] + done
-    failures = _execute(executor.pop(), todo, n_jobs, jobs[0].cfg.executor) if todo else []
+    failures = _execute(executor.pop(), todo, n_jobs, runs[0].cfg.executor) if todo else []
     from benchmarks.summary import summarize, summary_table
 
     print(summary_table(summarize(sorted(p for p in set(paths) if p.exists()))))

@@ -19,8 +19,9 @@ from mixed_problems import FlakyProblem, UnevenCurveProblem, run_problem, trial_
 from omegaconf import OmegaConf
 
 from benchmarks.building import build_optimizer, build_problem, target_class
-from benchmarks.config import UserError, compose_jobs, validate
+from benchmarks.compose import UserError, compose_runs
 from benchmarks.runner import Budget, CellSpec, run_cell
+from benchmarks.validate import validate
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 NAMES = sorted(p.stem for p in (CONF_DIR / "optimizer").glob("*.yaml"))
@@ -114,7 +115,7 @@ def _refuses_single_fidelity(name: str, cfg: dict) -> bool:
     if reason is not None:
         assert "needs a problem with a fidelity" in reason
         if getattr(cls, "needs_fidelity", False):
-            (job,) = compose_jobs([f"optimizer={name}", "problem=branin"])
+            (job,) = compose_runs([f"optimizer={name}", "problem=branin"])
             with pytest.raises(UserError, match=rf"^{name} needs a problem with a fidelity; "
                                                 r"`branin` has none\. Pick .*learning_curve"):
                 validate(job)

@@ -9,8 +9,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from benchmarks.config import compose_jobs, validate
+from benchmarks.compose import compose_runs
 from benchmarks.run import main
+from benchmarks.validate import validate
 from optimizers.ray_tune_adapter import RayTuneAdapter
 from problems.synthetic import BraninProblem, LearningCurveProblem
 
@@ -38,7 +39,7 @@ def _run(tmp_path: Path, study: str, *overrides: str) -> tuple[pd.DataFrame, dic
 
 @pytest.mark.parametrize("name", CONFS)
 def test_conf_composes_and_builds(name: str) -> None:
-    (job,) = compose_jobs([f"optimizer={name}", "problem=learning_curve"])
+    (job,) = compose_runs([f"optimizer={name}", "problem=learning_curve"])
     validate(job)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from benchmarks.building import build_problem
-from benchmarks.config import compose_jobs
+from benchmarks.compose import compose_runs
 from problems.base import Problem, Report
 
 
@@ -49,5 +49,5 @@ def check_clone(problem: Problem, config: dict, a: int, b: int) -> None:
 
 def compose_problem(name: str, *overrides: str) -> tuple[Problem, dict]:
     """Compose `problem=<name>` with Hydra (as the CLI does) and build it."""
-    (job,) = compose_jobs([f"problem={name}", *overrides])
+    (job,) = compose_runs([f"problem={name}", *overrides])
     return build_problem(job.cfg.problem), job.cfg

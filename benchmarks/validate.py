@@ -1,0 +1,150 @@
+"""Validate composed runs before any compute: everything a user can get wrong is checked here.
+
+A :class:`UserError` carries one sentence naming the key, the value received and what is
+allowed; the CLI prints it and exits with code 2, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from benchmarks.building import build_optimizer, build_problem, check_arguments, target_class
+from benchmarks.compose import ComposedRun, group_options
+from problems import loading
+from problems.errors import UserError
+
+__all__ = ["prepare_results_dirs", "validate"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _check_count(key: str, value: Any, allow_null: bool = True) -> None:
+    if value is None and allow_null:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        allowed = "a positive int or null" if allow_null else "a positive int"
+        raise UserError(f"`{key}` must be {allowed}; got {value!r}.")
+
+
+def validate(run: ComposedRun) -> None:
+    """Raise UserError for anything wrong with a composed run; build nothing heavy twice."""
+    cfg = run.cfg
+    study = cfg.get("study")
+    if not isinstance(study, str) or not _NAME.match(study):
+        raise UserError(
+            f"`study` must be a folder name of letters, digits, '.', '_' or '-'; got {study!r}."
+        )
+    seeds = OmegaConf.to_container(cfg.seeds) if OmegaConf.is_list(cfg.seeds) else cfg.seeds
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds)
+        or len(set(seeds)) != len(seeds)
+    ):
+        raise UserError(
+            f"`seeds` must be a non-empty list of distinct non-negative ints such as "
+            f"[0,1,2]; got {seeds!r}."
+        )
+    budget = cfg.budget
+    for key in ("trials", "units"):
+        _check_count(f"budget.{key}", budget.get(key))
+    seconds = budget.get("seconds")
+    if seconds is not None and (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not (seconds > 0 and math.isfinite(seconds))
+    ):
+        raise UserError(f"`budget.seconds` must be a positive number or null; got {seconds!r}.")
+    if all(budget.get(k) is None for k in ("trials", "units", "seconds")):
+        raise UserError(
+            "`budget` has no limit: set at least one of budget.trials, budget.units or "
+            "budget.seconds."
+        )
+    _check_count("workers", cfg.get("workers"), allow_null=False)
+    _check_count("n_jobs", cfg.get("n_jobs"), allow_null=False)
+    timeout = cfg.get("trial_timeout")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
+    ):
+        raise UserError(
+            f"`trial_timeout` must be a positive number of seconds or null; got {timeout!r}."
+        )
+    _check_results_dir(cfg.get("results_dir"))
+    if cfg.executor.get("kind") == "ray":
+        from benchmarks.ray_executor import check_executor
+
+        check_executor(OmegaConf.to_container(cfg.executor, resolve=True))
+
+    problem_conf = OmegaConf.to_container(cfg.problem, resolve=True)
+    optimizer_conf = OmegaConf.to_container(cfg.optimizer, resolve=True)
+    try:
+        check_arguments(target_class(problem_conf, "problem"), problem_conf, "problem")
+        problem = build_problem(problem_conf)
+    except (ValueError, TypeError) as err:
+        raise UserError(f"problem `{run.problem}`: {err}") from None
+    bound = optimizer_conf.get("for_problem")
+    if bound is not None and bound != run.problem:
+        raise UserError(
+            f"optimizer `{run.optimizer}` is made for problem `{bound}` (it names its "
+            f"parameters); got problem `{run.problem}`. Use problem={bound} or optimizer=grid."
+        )
+    try:
+        opt_cls = target_class(optimizer_conf, "optimizer")
+    except ValueError as err:
+        raise UserError(f"optimizer `{run.optimizer}`: {err}") from None
+    if getattr(opt_cls, "needs_fidelity", False) and problem.fidelity is None:
+        with_fidelity = [p for p in group_options("problem") if _has_fidelity(p)]
+        raise UserError(
+            f"{run.optimizer} needs a problem with a fidelity; `{run.problem}` has none. "
+            f"Pick {', '.join(with_fidelity)}."
+        )
+    try:
+        build_optimizer(optimizer_conf, problem, seeds[0]).close()
+    except (ValueError, TypeError) as err:
+        raise UserError(f"optimizer `{run.optimizer}`: {err}") from None
+
+
+def _has_fidelity(problem_name: str) -> bool:
+    try:
+        return build_problem(loading.problem_conf(problem_name)).fidelity is not None
+    except Exception:  # a broken conf is reported when it is selected, not here
+        return False
+
+
+def prepare_results_dirs(study_dirs: Sequence[Path]) -> None:
+    """Create the study folders and prove they are writable; the last check before compute."""
+    for study_dir in study_dirs:
+        try:
+            study_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=study_dir):
+                pass
+        except OSError as err:
+            raise UserError(
+                f"`results_dir` is not writable: cannot create files in {study_dir} "
+                f"({err.strerror or err})."
+            ) from None
+
+
+def _check_results_dir(results_dir: Any) -> None:
+    if not isinstance(results_dir, str) or not results_dir:
+        raise UserError(f"`results_dir` must be a directory path; got {results_dir!r}.")
+    path = Path(results_dir).resolve()
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UserError(
+            f"`results_dir` {results_dir!r} is not writable: {probe} is a file, not a directory."
+        )
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UserError(
+            f"`results_dir` {results_dir!r} is not writable (no write access to {probe})."
+        )
