@@ -17,6 +17,7 @@ from typing import Any
 from benchmarks.cells import CellResult, CellSpec
 from benchmarks.executors import CellFailure
 from problems.errors import UserError
+from problems.params import FLAG, integer, number
 
 __all__ = ["run_ray"]
 
@@ -89,15 +90,12 @@ def check_executor(cfg: Mapping[str, Any]) -> dict[str, Any]:
             "`executor.address` must be null (a local Ray), 'auto' or 'host:port'; "
             f"got {address!r}."
         )
-    n = out["num_cpus"]
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-        raise UserError(f"`executor.num_cpus` must be a positive int or null; got {n!r}.")
-    per = out["num_cpus_per_cell"]
-    if isinstance(per, bool) or not isinstance(per, int | float) or per <= 0:
-        raise UserError(f"`executor.num_cpus_per_cell` must be a number > 0; got {per!r}.")
+    integer(1, null=True, allowed="a positive int or null").check(
+        "executor.num_cpus", out["num_cpus"], UserError, ";")
+    number(0, low_open=True).check(
+        "executor.num_cpus_per_cell", out["num_cpus_per_cell"], UserError, ";")
     for key in ("include_dashboard", "ship_code"):
-        if not isinstance(out[key], bool):
-            raise UserError(f"`executor.{key}` must be true or false; got {out[key]!r}.")
+        FLAG.check(f"executor.{key}", out[key], UserError, ";")
     return out
 
 

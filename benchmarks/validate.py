@@ -6,7 +6,6 @@ allowed; the CLI prints it and exits with code 2, and nothing is written.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import tempfile
@@ -20,6 +19,7 @@ from benchmarks.building import build_optimizer, build_problem, check_arguments,
 from benchmarks.compose import ComposedRun, group_options
 from problems import loading
 from problems.errors import UserError
+from problems.params import integer, list_of, number
 
 __all__ = ["prepare_results_dirs", "validate"]
 
@@ -27,11 +27,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def _check_count(key: str, value: Any, allow_null: bool = True) -> None:
-    if value is None and allow_null:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        allowed = "a positive int or null" if allow_null else "a positive int"
-        raise UserError(f"`{key}` must be {allowed}; got {value!r}.")
+    allowed = "a positive int or null" if allow_null else "a positive int"
+    integer(1, null=allow_null, allowed=allowed).check(key, value, UserError, ";")
 
 
 def validate(run: ComposedRun) -> None:
@@ -43,26 +40,13 @@ def validate(run: ComposedRun) -> None:
             f"`study` must be a folder name of letters, digits, '.', '_' or '-'; got {study!r}."
         )
     seeds = OmegaConf.to_container(cfg.seeds) if OmegaConf.is_list(cfg.seeds) else cfg.seeds
-    if (
-        not isinstance(seeds, list)
-        or not seeds
-        or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds)
-        or len(set(seeds)) != len(seeds)
-    ):
-        raise UserError(
-            f"`seeds` must be a non-empty list of distinct non-negative ints such as "
-            f"[0,1,2]; got {seeds!r}."
-        )
+    list_of(integer(0), "a non-empty list of distinct non-negative ints such as [0,1,2]",
+            distinct=True).check("seeds", seeds, UserError, ";")
     budget = cfg.budget
     for key in ("trials", "units"):
         _check_count(f"budget.{key}", budget.get(key))
-    seconds = budget.get("seconds")
-    if seconds is not None and (
-        isinstance(seconds, bool)
-        or not isinstance(seconds, int | float)
-        or not (seconds > 0 and math.isfinite(seconds))
-    ):
-        raise UserError(f"`budget.seconds` must be a positive number or null; got {seconds!r}.")
+    number(0, low_open=True, finite=True, null=True, allowed="a positive number or null").check(
+        "budget.seconds", budget.get("seconds"), UserError, ";")
     if all(budget.get(k) is None for k in ("trials", "units", "seconds")):
         raise UserError(
             "`budget` has no limit: set at least one of budget.trials, budget.units or "
@@ -70,13 +54,8 @@ def validate(run: ComposedRun) -> None:
         )
     _check_count("workers", cfg.get("workers"), allow_null=False)
     _check_count("n_jobs", cfg.get("n_jobs"), allow_null=False)
-    timeout = cfg.get("trial_timeout")
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
-    ):
-        raise UserError(
-            f"`trial_timeout` must be a positive number of seconds or null; got {timeout!r}."
-        )
+    number(0, low_open=True, null=True, allowed="a positive number of seconds or null").check(
+        "trial_timeout", cfg.get("trial_timeout"), UserError, ";")
     _check_results_dir(cfg.get("results_dir"))
     if cfg.executor.get("kind") == "ray":
         from benchmarks.ray_executor import check_executor

@@ -1,7 +1,7 @@
 """Shared machinery of the successive-halving family: checks, rung schedules, brackets.
 
-Argument checks, rung schedules and a synchronous bracket engine used by SHA,
-Hyperband and the chapter's multi-fidelity scheme.
+Argument checks (re-exported from :mod:`problems.params`), rung schedules and a
+synchronous bracket engine used by SHA, Hyperband and the chapter's multi-fidelity scheme.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 
 from optimizers.base import Job, JobKind, Optimizer, Status
 from problems.base import Direction, Fidelity
+from problems.params import check_count, check_flag, check_reduction_factor, integer
 from problems.space import SearchSpace
 
 __all__ = [
@@ -28,44 +29,16 @@ __all__ = [
 ]
 
 
-def check_reduction_factor(eta: Any) -> int:
-    """`reduction_factor` as an int >= 2."""
-    if isinstance(eta, bool) or not isinstance(eta, int | np.integer) or eta < 2:
-        raise ValueError(f"`reduction_factor` must be an int >= 2, got {eta!r}.")
-    return int(eta)
-
-
-def check_flag(name: str, value: Any) -> bool:
-    """Check a boolean setting (YAML true/false)."""
-    if not isinstance(value, bool):
-        raise TypeError(f"`{name}` must be true or false, got {value!r}.")
-    return value
-
-
-def check_count(name: str, value: Any, minimum: int = 1, optional: bool = True) -> int | None:
-    """Check an int >= `minimum` (None allowed when `optional`)."""
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        allowed = f"an int >= {minimum}" + (" or null" if optional else "")
-        raise ValueError(f"`{name}` must be {allowed}, got {value!r}.")
-    return int(value)
-
-
 def check_fidelity_bounds(
     fidelity: Fidelity, min_fidelity: Any, max_fidelity: Any
 ) -> tuple[int, int]:
     """Resolve `min_fidelity` / `max_fidelity` (null: the problem's bounds) and check them."""
     low = fidelity.min if min_fidelity is None else min_fidelity
     high = fidelity.max if max_fidelity is None else max_fidelity
+    allowed = (f"an int in [{fidelity.min}, {fidelity.max}] (the problem's "
+               f"`{fidelity.name}` range) or null")
     for name, v in (("min_fidelity", low), ("max_fidelity", high)):
-        if isinstance(v, bool) or not isinstance(v, int | np.integer) or not (
-            fidelity.min <= v <= fidelity.max
-        ):
-            raise ValueError(
-                f"`{name}` must be an int in [{fidelity.min}, {fidelity.max}] (the problem's "
-                f"`{fidelity.name}` range) or null, got {v!r}."
-            )
+        integer(fidelity.min, fidelity.max, allowed=allowed).check(name, v)
     if not low < high:
         raise ValueError(
             f"`min_fidelity < max_fidelity` must hold, got (min_fidelity={low}, "

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
-import numpy as np
-
 from optimizers.budget import Budget
 from problems.base import Direction, Fidelity, Problem
+from problems.params import integer
 from problems.space import SearchSpace
 
 __all__ = ["Decision", "Job", "JobKind", "Optimizer", "RecordFn", "Status"]
@@ -113,8 +112,7 @@ class Optimizer(ABC):
             raise ValueError(
                 f"`direction` must be 'minimize' or 'maximize', got {direction!r}."
             )
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise ValueError(f"`seed` must be a non-negative int, got {seed!r}.")
+        integer(0, allowed="a non-negative int").check("seed", seed)
         if self.needs_fidelity and fidelity is None:
             raise ValueError(
                 f"{type(self).__name__} needs a problem with a fidelity; this one has none."

@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 from optimizers._rungs import check_count
 from optimizers.base import Job, JobKind, Optimizer, Status
 from problems.base import Direction, Fidelity
+from problems.params import number
 from problems.space import Categorical, SearchSpace
 
 __all__ = ["GPEIOptimizer"]
@@ -85,10 +86,7 @@ class GPEIOptimizer(Optimizer):
                 f"`acquisition` must be one of {', '.join(_ACQUISITIONS)}, got {acquisition!r}."
             )
         for name, v in (("xi", xi), ("kappa", kappa)):
-            if isinstance(v, bool) or not isinstance(v, int | float) or not (
-                v >= 0 and math.isfinite(v)
-            ):
-                raise ValueError(f"`{name}` must be a finite number >= 0, got {v!r}.")
+            number(0, finite=True).check(name, v)
         self.acquisition, self.xi, self.kappa = acquisition, float(xi), float(kappa)
         self.n_candidates = check_count("n_candidates", n_candidates, optional=False)
         self.n_refine = check_count("n_refine", n_refine, minimum=0, optional=False)

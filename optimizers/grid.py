@@ -9,6 +9,7 @@ import numpy as np
 
 from optimizers.base import Job, JobKind, Optimizer, Status
 from problems.base import Direction, Fidelity
+from problems.params import integer
 from problems.space import Categorical, Int, Param, SearchSpace
 
 __all__ = ["GridOptimizer", "grid_points"]
@@ -66,8 +67,7 @@ def grid_points(
         per_param = _listed_values(space, values)
         params = [p for p in space if p.name in per_param]
     else:
-        if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
-            raise ValueError(f"`optimizer.resolution` must be an int >= 2, got {resolution!r}.")
+        integer(2).check("optimizer.resolution", resolution)
         params = list(space)
         per_param = {p.name: _derived_values(p, resolution) for p in params}
 

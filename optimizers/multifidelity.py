@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from optimizers._rungs import SynchronousBracketsOptimizer, check_count
 from problems.base import Direction, Fidelity
+from problems.params import list_of, number
 from problems.space import SearchSpace
 
 __all__ = ["MultiFidelityOptimizer"]
@@ -75,9 +75,6 @@ class MultiFidelityOptimizer(SynchronousBracketsOptimizer):
 
 
 def _floats(name: str, values: Sequence[float]) -> tuple[float, ...]:
-    if isinstance(values, str) or not isinstance(values, Sequence) or not values:
-        raise TypeError(f"`{name}` must be a non-empty list of numbers, got {values!r}.")
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            raise TypeError(f"`{name}` must be a non-empty list of numbers, got {values!r}.")
+    list_of(number(finite=True), "a non-empty list of numbers", error=TypeError).check(
+        name, values)
     return tuple(float(v) for v in values)

@@ -13,6 +13,7 @@ import numpy as np
 from optimizers._rungs import check_count
 from optimizers.base import Job, JobKind, Optimizer, Status
 from problems.base import Direction, Fidelity
+from problems.params import integer, list_of, number
 from problems.space import Categorical, SearchSpace
 
 __all__ = ["PBTOptimizer"]
@@ -91,17 +92,11 @@ class PBTOptimizer(Optimizer):
         )
         for name, v, high in (("quantile_fraction", quantile_fraction, 0.5),
                               ("resample_probability", resample_probability, 1.0)):
-            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= high:
-                raise ValueError(f"`{name}` must be a number in [0, {high}], got {v!r}.")
+            number(0, high).check(name, v)
         self.quantile_fraction = float(quantile_fraction)
         self.resample_probability = float(resample_probability)
-        factors = perturbation_factors
-        if isinstance(factors, str) or not isinstance(factors, Sequence) or not factors or any(
-            isinstance(f, bool) or not isinstance(f, int | float) or not f > 0 for f in factors
-        ):
-            raise ValueError(
-                f"`perturbation_factors` must be a non-empty list of numbers > 0, got {factors!r}."
-            )
+        factors = list_of(number(0, low_open=True), "a non-empty list of numbers > 0").check(
+            "perturbation_factors", perturbation_factors)
         self.perturbation_factors = tuple(float(f) for f in factors)
         if hyperparameters is None:
             hyperparameters = space.names
@@ -115,13 +110,8 @@ class PBTOptimizer(Optimizer):
         self.hyperparameters = frozenset(hyperparameters)
         if max_fidelity is None:
             max_fidelity = fid.max
-        if isinstance(max_fidelity, bool) or not isinstance(max_fidelity, int) or not (
-            fid.min <= max_fidelity <= fid.max
-        ):
-            raise ValueError(
-                f"`max_fidelity` must be an int in [{fid.min}, {fid.max}] or null, "
-                f"got {max_fidelity!r}."
-            )
+        integer(fid.min, fid.max, allowed=f"an int in [{fid.min}, {fid.max}] or null").check(
+            "max_fidelity", max_fidelity)
         self.max_fidelity = max_fidelity
         self.members: list[_Member] = []
         self._ready: deque[int] = deque()  # member indices waiting for a worker

@@ -6,6 +6,7 @@ import numpy as np
 
 from optimizers.base import Job, JobKind, Optimizer, Status
 from problems.base import Direction, Fidelity
+from problems.params import integer
 from problems.space import SearchSpace
 
 __all__ = ["RandomSearchOptimizer"]
@@ -28,9 +29,7 @@ class RandomSearchOptimizer(Optimizer):
         fidelity_step: int | None = None,
     ) -> None:
         super().__init__(space, fidelity, direction, seed)
-        if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(n_trials, int)
-                                     or n_trials < 1):
-            raise ValueError(f"`n_trials` must be an int >= 1 or null, got {n_trials!r}.")
+        integer(1, null=True).check("n_trials", n_trials)
         if fidelity_step is not None:
             if fidelity is None:
                 raise ValueError(

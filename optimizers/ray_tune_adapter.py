@@ -37,6 +37,7 @@ from optimizers.budget import Budget
 from optimizers.ray_tune_driver import Sink, budget_stopper, recording, scheduler_class
 from optimizers.ray_tune_worker import STEP, train
 from problems.base import Direction, Fidelity, Problem
+from problems.params import FLAG, integer, number
 from problems.space import Categorical, Int, SearchSpace
 
 __all__ = ["RayTuneAdapter"]
@@ -112,11 +113,8 @@ class RayTuneAdapter(Optimizer):
         if scheduler == "pbt" and search != "random":
             raise ValueError(f"the pbt scheduler samples its population itself: `search` must be "
                              f"'random', got {search!r}.")
-        if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(n_trials, int)
-                                     or n_trials < 1):
-            raise ValueError(f"`n_trials` must be an int >= 1 or null, got {n_trials!r}.")
-        if not isinstance(reuse_actors, bool):
-            raise TypeError(f"`reuse_actors` must be true or false, got {reuse_actors!r}.")
+        integer(1, null=True).check("n_trials", n_trials)
+        FLAG.check("reuse_actors", reuse_actors)
         self.scheduler_name, self.search = scheduler, search
         self.n_trials, self.reuse_actors = n_trials, reuse_actors
         self.scheduler_args = self._check_scheduler_args(dict(scheduler_args or {}))
@@ -138,30 +136,24 @@ class RayTuneAdapter(Optimizer):
         fid = self.fidelity
         if "max_t" in args:
             max_t = args["max_t"] if args["max_t"] is not None else fid.max
-            if not isinstance(max_t, int) or not fid.min <= max_t <= fid.max:
+            if not integer(fid.min, fid.max).accepts(max_t):
                 raise ValueError(f"`scheduler_args.max_t` must be an int in "
                                  f"[{fid.min}, {fid.max}] or null, got {args['max_t']!r}.")
             args["max_t"] = max_t
         if "grace_period" in args:
             grace = args["grace_period"] if args["grace_period"] is not None else fid.min
-            if not isinstance(grace, int) or not 1 <= grace <= args.get("max_t", fid.max):
+            if not integer(1, args.get("max_t", fid.max)).accepts(grace):
                 raise ValueError(f"`scheduler_args.grace_period` must be an int in "
                                  f"[1, max_t] or null, got {args['grace_period']!r}.")
             args["grace_period"] = grace
-        rf = args.get("reduction_factor", 2)
-        if isinstance(rf, bool) or not isinstance(rf, int | float) or rf < 2:
-            raise ValueError(f"`scheduler_args.reduction_factor` must be >= 2, got {rf!r}.")
+        number(2, allowed=">= 2").check("scheduler_args.reduction_factor",
+                                        args.get("reduction_factor", 2))
         for key in ("brackets", "perturbation_interval"):
-            v = args.get(key, 1)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"`scheduler_args.{key}` must be an int >= 1, got {v!r}.")
-        q = args.get("quantile_fraction", 0.25)
-        if not isinstance(q, int | float) or not 0 < q <= 0.5:
-            raise ValueError(f"`scheduler_args.quantile_fraction` must be in (0, 0.5], got {q!r}.")
-        p = args.get("resample_probability", 0.25)
-        if not isinstance(p, int | float) or not 0 <= p <= 1:
-            raise ValueError(
-                f"`scheduler_args.resample_probability` must be in [0, 1], got {p!r}.")
+            integer(1).check(f"scheduler_args.{key}", args.get(key, 1))
+        number(0, 0.5, low_open=True, allowed="in (0, 0.5]").check(
+            "scheduler_args.quantile_fraction", args.get("quantile_fraction", 0.25))
+        number(0, 1, allowed="in [0, 1]").check(
+            "scheduler_args.resample_probability", args.get("resample_probability", 0.25))
         if "perturbation_factors" in args:
             args["perturbation_factors"] = tuple(args["perturbation_factors"])
         return args

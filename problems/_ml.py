@@ -1,8 +1,7 @@
-"""Shared helpers of the machine-learning problems: setting checks, data splits, params."""
+"""Shared helpers of the machine-learning problems: data splits, model parameters."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,25 +10,7 @@ import numpy as np
 
 from problems.space import Int, SearchSpace
 
-__all__ = ["Splits", "check_fraction", "check_int", "model_params", "split_data"]
-
-
-def check_int(name: str, value: Any, minimum: int) -> int:
-    """`value` as an int >= `minimum`, else a ValueError naming the setting."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"`{name}` must be an int >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def check_fraction(name: str, value: Any, low_open: bool = True, high_open: bool = True) -> float:
-    """`value` as a float in (0, 1) (bounds closed where asked), else a ValueError."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value > 0 if low_open else value >= 0) and (value < 1 if high_open else value <= 1)
-    if not ok:
-        interval = f"{'(' if low_open else '['}0, 1{')' if high_open else ']'}"
-        raise ValueError(f"`{name}` must be a number in {interval}, got {value!r}.")
-    return float(value)
+__all__ = ["Splits", "model_params", "split_data"]
 
 
 @dataclass(frozen=True)

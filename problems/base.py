@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from problems.params import integer
 from problems.space import SearchSpace
 
 __all__ = ["Fidelity", "Problem", "Report", "Trial", "config_key", "config_seed"]
@@ -114,9 +115,7 @@ class Problem(ABC):
         maximum) with cell seed `seed`: one evaluation, outside any runner.
         """
         top = 1 if self.fidelity is None else self.fidelity.max
-        if step is not None and (isinstance(step, bool) or not isinstance(step, int)
-                                 or not 1 <= step <= top):
-            raise ValueError(f"`step` must be an int in [1, {top}] or None, got {step!r}.")
+        integer(1, top, null=True, allowed=f"an int in [1, {top}] or None").check("step", step)
         *_, last = self.trial(config, seed).advance(step)  # a fresh trial reports at least once
         return last
 

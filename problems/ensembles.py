@@ -9,8 +9,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from problems._ml import check_fraction, check_int, model_params, split_data
+from problems._ml import model_params, split_data
 from problems.base import Problem, Trial
+from problems.params import check_fraction, check_int
 from problems.space import Categorical, Float, Int, SearchSpace
 
 __all__ = ["GradientBoostingProblem", "RandomForestProblem"]

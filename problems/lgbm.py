@@ -7,8 +7,9 @@ from typing import Any, ClassVar
 
 import lightgbm as lgb
 
-from problems._ml import check_fraction, check_int, model_params, split_data
+from problems._ml import model_params, split_data
 from problems.base import Fidelity, Problem, Report, Trial, config_seed
+from problems.params import check_fraction, check_int
 from problems.space import Categorical, Float, Int, SearchSpace
 
 __all__ = ["LightGBMProblem"]

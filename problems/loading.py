@@ -1,4 +1,4 @@
-"""Problems from conf files: `load(name)`, and the `_target_` allow-list every layer builds with.
+"""Problems from conf files (`load(name)`) and the `_target_` allow-list every layer builds with.
 
 Only the project's own packages and the libraries it wraps may be `_target_`s: a conf
 file must not be able to call arbitrary code (``os.system``) through Hydra.

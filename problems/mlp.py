@@ -10,8 +10,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from problems._ml import check_fraction, check_int, model_params, split_data
+from problems._ml import model_params, split_data
 from problems.base import Fidelity, Problem, Trial, config_seed
+from problems.params import check_fraction, check_int
 from problems.space import Categorical, Float, SearchSpace
 
 __all__ = ["MLPProblem", "SimpleNet"]

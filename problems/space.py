@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from problems.params import is_number
+
 __all__ = [
     "Categorical",
     "Condition",
@@ -53,7 +55,7 @@ class _Numeric:
         _check_name(self.name)
         for bound in ("low", "high"):
             v = getattr(self, bound)
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            if not (is_number(v) and math.isfinite(v)):
                 raise ValueError(
                     f"parameter `{self.name}`: `{bound}` must be a finite number, got {v!r}."
                 )

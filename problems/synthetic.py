@@ -16,17 +16,14 @@ from typing import Any
 import numpy as np
 
 from problems.base import Fidelity, Problem, Trial, config_seed
+from problems.params import integer, number
 from problems.space import Categorical, Float, SearchSpace
 
 __all__ = ["BraninProblem", "Hartmann6Problem", "LearningCurveProblem", "Synthetic1DProblem"]
 
 
 def _check_noise(noise_std: float) -> float:
-    if isinstance(noise_std, bool) or not isinstance(noise_std, int | float) or not (
-        noise_std >= 0 and math.isfinite(noise_std)
-    ):
-        raise ValueError(f"`noise_std` must be a finite number >= 0, got {noise_std!r}.")
-    return float(noise_std)
+    return float(number(0, finite=True).check("noise_std", noise_std))
 
 
 class _FunctionTrial(Trial):
@@ -169,10 +166,8 @@ class LearningCurveProblem(Problem):
         tau: float = 20.0,
     ) -> None:
         for key, v in (("max_iterations", max_iterations), ("min_iterations", min_iterations)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"`{key}` must be an int >= 1, got {v!r}.")
-        if not (isinstance(tau, int | float) and tau > 0):
-            raise ValueError(f"`tau` must be a number > 0, got {tau!r}.")
+            integer(1).check(key, v)
+        number(0, low_open=True).check("tau", tau)
         self.noise_std = _check_noise(noise_std)
         self.tau = float(tau)
         self.space = SearchSpace(
