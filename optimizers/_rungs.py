@@ -6,6 +6,7 @@ Hyperband and the chapter's multi-fidelity scheme.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from problems.base import Direction, Fidelity
 from problems.space import SearchSpace
 
 __all__ = [
+    "OrderedRung",
     "SyncBracket",
     "SynchronousBracketsOptimizer",
     "check_count",
@@ -108,6 +110,55 @@ def rank(entries: dict[int, tuple[float, Any]]) -> list[int]:
         return (math.inf if math.isnan(loss) else loss, tid)
 
     return sorted(entries, key=key)
+
+
+class OrderedRung:
+    """An ASHA rung kept in rank order as results arrive: O(log n) per entry and per decision.
+
+    Decides exactly as ranking all entries with :func:`rank` would (by loss, ties by trial
+    id, NaN as +inf), without re-sorting: `_top` holds the ⌊n/η⌋ best entries (a max-heap
+    of negated keys), `_rest` the others (a min-heap), and `_candidates` the finite entries
+    not yet promoted (a min-heap). The best candidate is due for promotion exactly when it
+    is in the top, i.e. no worse than the top's worst entry; promotions always take that
+    best candidate, so no other ever has to leave the heap.
+    """
+
+    __slots__ = ("_candidates", "_rest", "_top", "eta", "size")
+
+    def __init__(self, eta: int) -> None:
+        self.eta = eta
+        self.size = 0
+        self._top: list[tuple[float, int]] = []  # (-loss, -trial): the worst on top
+        self._rest: list[tuple[float, int]] = []  # (loss, trial): the best first
+        self._candidates: list[tuple[float, int]] = []
+
+    def add(self, trial: int, loss: float) -> None:
+        """Enter a result (each trial at most once per rung)."""
+        key = (math.inf if math.isnan(loss) else loss, trial)
+        top, rest = self._top, self._rest
+        if top and key < (-top[0][0], -top[0][1]):
+            worst = heapq.heapreplace(top, (-key[0], -key[1]))
+            heapq.heappush(rest, (-worst[0], -worst[1]))
+        else:
+            heapq.heappush(rest, key)
+        self.size += 1
+        while len(top) < self.size // self.eta:  # the top grows by at most one per entry
+            best = heapq.heappop(rest)
+            heapq.heappush(top, (-best[0], -best[1]))
+        if math.isfinite(key[0]):  # failed trials are never promoted
+            heapq.heappush(self._candidates, key)
+
+    def due(self) -> int | None:
+        """The best trial of the top ⌊n/η⌋ not promoted yet (finite loss), if any."""
+        if not self._candidates or not self._top:
+            return None
+        loss, trial = self._candidates[0]
+        worst = self._top[0]
+        return trial if (loss, trial) <= (-worst[0], -worst[1]) else None
+
+    def promote(self) -> int:
+        """Mark the trial :meth:`due` returned as promoted; return it."""
+        return heapq.heappop(self._candidates)[1]
 
 
 class SyncBracket:
