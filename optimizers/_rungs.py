@@ -123,42 +123,51 @@ class OrderedRung:
     best candidate, so no other ever has to leave the heap.
     """
 
-    __slots__ = ("_candidates", "_rest", "_top", "eta", "size")
+    __slots__ = ("_candidates", "_rest", "_top", "due", "eta", "size")
 
     def __init__(self, eta: int) -> None:
         self.eta = eta
         self.size = 0
+        #: The best trial of the top ⌊n/η⌋ not promoted yet (finite loss), or None: kept
+        #: current by :meth:`add` and :meth:`promote`, so asking costs an attribute read.
+        self.due: int | None = None
         self._top: list[tuple[float, int]] = []  # (-loss, -trial): the worst on top
         self._rest: list[tuple[float, int]] = []  # (loss, trial): the best first
         self._candidates: list[tuple[float, int]] = []
 
     def add(self, trial: int, loss: float) -> None:
         """Enter a result (each trial at most once per rung)."""
-        key = (math.inf if math.isnan(loss) else loss, trial)
+        if math.isnan(loss):
+            loss = math.inf
+        key = (loss, trial)
         top, rest = self._top, self._rest
         if top and key < (-top[0][0], -top[0][1]):
-            worst = heapq.heapreplace(top, (-key[0], -key[1]))
+            worst = heapq.heapreplace(top, (-loss, -trial))
             heapq.heappush(rest, (-worst[0], -worst[1]))
         else:
             heapq.heappush(rest, key)
         self.size += 1
-        while len(top) < self.size // self.eta:  # the top grows by at most one per entry
+        if len(top) < self.size // self.eta:  # ⌊n/η⌋ grows by at most one per entry
             best = heapq.heappop(rest)
             heapq.heappush(top, (-best[0], -best[1]))
-        if math.isfinite(key[0]):  # failed trials are never promoted
+        if math.isfinite(loss):  # failed trials are never promoted
             heapq.heappush(self._candidates, key)
-
-    def due(self) -> int | None:
-        """The best trial of the top ⌊n/η⌋ not promoted yet (finite loss), if any."""
-        if not self._candidates or not self._top:
-            return None
-        loss, trial = self._candidates[0]
-        worst = self._top[0]
-        return trial if (loss, trial) <= (-worst[0], -worst[1]) else None
+        self._update()
 
     def promote(self) -> int:
-        """Mark the trial :meth:`due` returned as promoted; return it."""
-        return heapq.heappop(self._candidates)[1]
+        """Mark the trial :attr:`due` names as promoted; return it."""
+        trial = heapq.heappop(self._candidates)[1]
+        self._update()
+        return trial
+
+    def _update(self) -> None:
+        candidates, top = self._candidates, self._top
+        if candidates and top:
+            loss, trial = candidates[0]
+            worst = top[0]
+            self.due = trial if (loss, trial) <= (-worst[0], -worst[1]) else None
+        else:
+            self.due = None
 
 
 class SyncBracket:

@@ -87,7 +87,7 @@ class ASHAOptimizer(Optimizer):
     def ask(self) -> Job | None:
         """Promote a configuration if one is due, else start a new one at the lowest rung."""
         for k in range(len(self.rung_steps) - 2, -1, -1):
-            if self._ordered[k].due() is not None:
+            if self._ordered[k].due is not None:
                 earlier = self._ordered[k].promote()
                 self.promoted[k].add(earlier)
                 config = self.rungs[k][earlier][1]
