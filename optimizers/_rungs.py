@@ -137,37 +137,38 @@ class OrderedRung:
 
     def add(self, trial: int, loss: float) -> None:
         """Enter a result (each trial at most once per rung)."""
-        if math.isnan(loss):
+        if loss != loss:  # NaN ranks as +inf
             loss = math.inf
         key = (loss, trial)
-        top, rest = self._top, self._rest
-        if top and key < (-top[0][0], -top[0][1]):
+        top, rest, push = self._top, self._rest, heapq.heappush
+        if top and (-loss, -trial) > top[0]:  # better than the top's worst: swap them
             worst = heapq.heapreplace(top, (-loss, -trial))
-            heapq.heappush(rest, (-worst[0], -worst[1]))
+            push(rest, (-worst[0], -worst[1]))
         else:
-            heapq.heappush(rest, key)
+            push(rest, key)
         self.size += 1
         if len(top) < self.size // self.eta:  # ⌊n/η⌋ grows by at most one per entry
             best = heapq.heappop(rest)
-            heapq.heappush(top, (-best[0], -best[1]))
-        if math.isfinite(loss):  # failed trials are never promoted
-            heapq.heappush(self._candidates, key)
-        self._update()
+            push(top, (-best[0], -best[1]))
+        candidates = self._candidates
+        if -math.inf < loss < math.inf:  # failed trials are never promoted
+            push(candidates, key)
+        elif not candidates:
+            return
+        # Due: the best candidate, if it is no worse than the top's worst entry.
+        best = candidates[0]
+        self.due = best[1] if top and (-best[0], -best[1]) >= top[0] else None
 
     def promote(self) -> int:
         """Mark the trial :attr:`due` names as promoted; return it."""
-        trial = heapq.heappop(self._candidates)[1]
-        self._update()
-        return trial
-
-    def _update(self) -> None:
         candidates, top = self._candidates, self._top
-        if candidates and top:
-            loss, trial = candidates[0]
-            worst = top[0]
-            self.due = trial if (loss, trial) <= (-worst[0], -worst[1]) else None
+        trial = heapq.heappop(candidates)[1]
+        if candidates:
+            best = candidates[0]
+            self.due = best[1] if (-best[0], -best[1]) >= top[0] else None
         else:
             self.due = None
+        return trial
 
 
 class SyncBracket:
