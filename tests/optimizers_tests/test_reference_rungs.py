@@ -8,18 +8,21 @@ broken by trial id), at 1, 4 and 16 simulated workers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pytest
 
 from benchmarks import runner
 from benchmarks.building import build_optimizer, build_problem
 from benchmarks.runner import Budget, CellSpec
+from optimizers._rungs import OrderedRung
 from problems.base import Fidelity, Problem, Trial
 from problems.space import Float, SearchSpace
 from tests.optimizers_tests._mf_helpers import FlakyProblem, curve_conf, optimizer_conf, rows
-from tests.optimizers_tests._reference_rungs import REFERENCES
+from tests.optimizers_tests._reference_rungs import REFERENCES, rank
 
 
 class _TiedTrial(Trial):
@@ -75,3 +78,23 @@ def test_rows_identical_to_the_rank_based_reference(name, workers):
             old = _rows(problem, conf, REFERENCES[name], seed, workers)
             assert new == old, (problem_name, seed)
             assert len(new["trial"]) > 50
+
+
+@pytest.mark.parametrize("eta", [2, 3, 4])
+def test_ordered_rung_names_the_rank_based_choice_after_every_change(eta):
+    # Losses from a small set with ±inf and NaN: ties, failures and entries ahead of all.
+    rng = np.random.default_rng(eta)
+    values = [0.1, 0.2, 0.3, 0.5, -1.0, math.inf, -math.inf, math.nan]
+    rung, entries, promoted = OrderedRung(eta), {}, set()
+    for trial in rng.permutation(400):
+        loss = values[int(rng.integers(len(values)))]
+        rung.add(int(trial), loss)
+        entries[int(trial)] = (loss, None)
+        while True:
+            top = rank(entries)[: len(entries) // eta]
+            ready = [t for t in top if t not in promoted and math.isfinite(entries[t][0])]
+            assert rung.due == (ready[0] if ready else None)
+            if not ready or rng.random() < 0.3:  # promotions also left waiting
+                break
+            promoted.add(rung.promote())
+    assert len(promoted) > 50
