@@ -6,6 +6,7 @@ synchronous bracket engine used by SHA, Hyperband and the chapter's multi-fideli
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from problems.params import check_count, check_flag, check_reduction_factor, int
 from problems.space import SearchSpace
 
 __all__ = [
+    "OrderedRung",
     "SyncBracket",
     "SynchronousBracketsOptimizer",
     "check_count",
@@ -81,6 +83,65 @@ def rank(entries: dict[int, tuple[float, Any]]) -> list[int]:
         return (math.inf if math.isnan(loss) else loss, tid)
 
     return sorted(entries, key=key)
+
+
+class OrderedRung:
+    """An ASHA rung kept in rank order as results arrive: O(log n) per entry and per decision.
+
+    Decides exactly as ranking all entries with :func:`rank` would (by loss, ties by trial
+    id, NaN as +inf), without re-sorting: `_top` holds the ⌊n/η⌋ best entries (a max-heap
+    of negated keys), `_rest` the others (a min-heap), and `_candidates` the finite entries
+    not yet promoted (a min-heap). The best candidate is due for promotion exactly when it
+    is in the top, i.e. no worse than the top's worst entry; promotions always take that
+    best candidate, so no other ever has to leave the heap.
+    """
+
+    __slots__ = ("_candidates", "_rest", "_top", "due", "eta", "size")
+
+    def __init__(self, eta: int) -> None:
+        self.eta = eta
+        self.size = 0
+        #: The best trial of the top ⌊n/η⌋ not promoted yet (finite loss), or None: kept
+        #: current by :meth:`add` and :meth:`promote`, so asking costs an attribute read.
+        self.due: int | None = None
+        self._top: list[tuple[float, int]] = []  # (-loss, -trial): the worst on top
+        self._rest: list[tuple[float, int]] = []  # (loss, trial): the best first
+        self._candidates: list[tuple[float, int]] = []
+
+    def add(self, trial: int, loss: float) -> None:
+        """Enter a result (each trial at most once per rung)."""
+        if loss != loss:  # NaN ranks as +inf
+            loss = math.inf
+        key = (loss, trial)
+        top, rest, push = self._top, self._rest, heapq.heappush
+        if top and (-loss, -trial) > top[0]:  # better than the top's worst: swap them
+            worst = heapq.heapreplace(top, (-loss, -trial))
+            push(rest, (-worst[0], -worst[1]))
+        else:
+            push(rest, key)
+        self.size += 1
+        if len(top) < self.size // self.eta:  # ⌊n/η⌋ grows by at most one per entry
+            best = heapq.heappop(rest)
+            push(top, (-best[0], -best[1]))
+        candidates = self._candidates
+        if -math.inf < loss < math.inf:  # failed trials are never promoted
+            push(candidates, key)
+        elif not candidates:
+            return
+        # Due: the best candidate, if it is no worse than the top's worst entry.
+        best = candidates[0]
+        self.due = best[1] if top and (-best[0], -best[1]) >= top[0] else None
+
+    def promote(self) -> int:
+        """Mark the trial :attr:`due` names as promoted; return it."""
+        candidates, top = self._candidates, self._top
+        trial = heapq.heappop(candidates)[1]
+        if candidates:
+            best = candidates[0]
+            self.due = best[1] if (-best[0], -best[1]) >= top[0] else None
+        else:
+            self.due = None
+        return trial
 
 
 class SyncBracket:

@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 
 from optimizers._rungs import (
+    OrderedRung,
     check_count,
     check_fidelity_bounds,
     check_flag,
     check_reduction_factor,
     geometric_rungs,
-    rank,
 )
 from optimizers.base import Job, JobKind, Optimizer, Status
 from problems.base import Direction, Fidelity
@@ -78,6 +78,8 @@ class ASHAOptimizer(Optimizer):
         # rungs[k]: trial id -> (loss at rung k, config); promoted[k]: ids sent to rung k+1.
         self.rungs: list[dict[int, tuple[float, dict[str, Any]]]] = [{} for _ in self.rung_steps]
         self.promoted: list[set[int]] = [set() for _ in self.rung_steps]
+        # The same rungs in rank order, so a decision never re-sorts a rung.
+        self._ordered = [OrderedRung(self.eta) for _ in self.rung_steps]
         self._running: dict[int, tuple[int, dict[str, Any]]] = {}  # id -> (rung, config)
         self._n_started = 0
         self._rng = np.random.default_rng(seed)
@@ -85,13 +87,10 @@ class ASHAOptimizer(Optimizer):
     def ask(self) -> Job | None:
         """Promote a configuration if one is due, else start a new one at the lowest rung."""
         for k in range(len(self.rung_steps) - 2, -1, -1):
-            rung = self.rungs[k]
-            top = rank(rung)[: len(rung) // self.eta]
-            ready = [t for t in top if t not in self.promoted[k] and math.isfinite(rung[t][0])]
-            if ready:
-                earlier = ready[0]
+            if self._ordered[k].due is not None:
+                earlier = self._ordered[k].promote()
                 self.promoted[k].add(earlier)
-                config = rung[earlier][1]
+                config = self.rungs[k][earlier][1]
                 target = self.rung_steps[k + 1]
                 if self.resume:
                     job = Job(JobKind.RESUME, earlier, config, target)
@@ -113,3 +112,4 @@ class ASHAOptimizer(Optimizer):
         k, config = self._running.pop(trial)
         loss = math.inf if status is Status.FAILED else self.loss(value)
         self.rungs[k][trial] = (loss, config)
+        self._ordered[k].add(trial, loss)
