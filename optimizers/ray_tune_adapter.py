@@ -119,6 +119,8 @@ class RayTuneAdapter(Optimizer):
         if not isinstance(reuse_actors, bool):
             raise TypeError(f"`reuse_actors` must be true or false, got {reuse_actors!r}.")
         self.scheduler_name, self.search = scheduler, search
+        # PBT clones trials with new hyperparameters: table problems refuse it.
+        self.changes_hyperparameters = scheduler == "pbt"
         self.n_trials, self.reuse_actors = n_trials, reuse_actors
         self.scheduler_args = self._check_scheduler_args(dict(scheduler_args or {}))
         self.search_args = dict(search_args or {})
