@@ -7,7 +7,8 @@ A table is a folder (shipped ones under ``problems/tables/<problem>/``) holding
 - ``ids-<a>-<b>.parquet``: the rows of configuration ids ``a..b-1`` (all seeds), written
   atomically when complete, zstd-compressed. Long format, one row per reported step of one
   training run to the maximum fidelity: ``config_id, seed, step, value, cum_units,
-  cum_seconds`` (measured training + evaluation seconds since the run started), ``config``
+  cum_seconds`` (measured CPU seconds of training + evaluation since the run started; the
+  problems train on one thread), ``cum_wall_seconds`` (the same in wall time), ``config``
   (canonical JSON) and one column per extra metric of the problem (``test_value``, ...).
   Floats are stored as float32 (7 significant digits: far finer than the seed-to-seed
   spread of any metric here).
@@ -60,7 +61,8 @@ DESIGN = {
     "float/int, choices[floor(u*k)] for categoricals; inactive conditionals unset",
 }
 #: Columns every chunk file has; the problem's extra metrics follow them.
-FIXED_COLUMNS = ("config_id", "seed", "step", "value", "cum_units", "cum_seconds", "config")
+FIXED_COLUMNS = ("config_id", "seed", "step", "value", "cum_units", "cum_seconds",
+                 "cum_wall_seconds", "config")
 
 
 def design_configs(space: SearchSpace, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
