@@ -64,10 +64,11 @@ class Table:
         chunks = chunk_ranges(folder)
         if not chunks:
             raise ValueError(f"the table in {folder} has no recorded chunk yet.")
-        data = pa.concat_tables([pq.read_table(path) for _, _, path in chunks])
-        ids = data["config_id"].to_numpy()
-        seeds = data["seed"].to_numpy()
-        steps = data["step"].to_numpy().astype(np.int64)
+        # ParquetFile, not read_table: the latter imports pyarrow.dataset and pandas (~1 s).
+        data = pa.concat_tables([pq.ParquetFile(path).read() for _, _, path in chunks])
+        ids = _numpy(data["config_id"])
+        seeds = _numpy(data["seed"])
+        steps = _numpy(data["step"]).astype(np.int64)
         order = np.lexsort((steps, seeds, ids))
         ids, seeds, self.steps = ids[order], seeds[order], steps[order]
         self.columns: dict[str, np.ndarray] = {}
@@ -80,8 +81,8 @@ class Table:
             if pa.types.is_integer(column.type):
                 self.int_columns.add(name)
             if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
-                self.columns[name] = column.to_numpy(zero_copy_only=False)[order]
-        configs_text = data["config"].to_numpy(zero_copy_only=False)[order]
+                self.columns[name] = _numpy(column)[order]
+        configs_text = data["config"].to_pylist()  # (to_numpy of strings imports pandas)
         # One curve per (id, seed): the runs of equal (id, seed) in the sorted rows.
         starts = np.flatnonzero(np.r_[True, (ids[1:] != ids[:-1]) | (seeds[1:] != seeds[:-1])])
         stops = np.r_[starts[1:], len(ids)]
@@ -92,7 +93,7 @@ class Table:
             cid, seed = int(ids[start]), int(seeds[start])
             self.curves[(cid, seed)] = slice(start, stop)
             self.seeds_of.setdefault(cid, []).append(seed)
-            texts.setdefault(cid, configs_text[start])
+            texts.setdefault(cid, configs_text[order[start]])
         self.ids = np.array(sorted(texts), dtype=np.int64)
         self.configs = {cid: json.loads(texts[cid]) for cid in self.ids.tolist()}
         self.by_key = {texts[cid]: cid for cid in self.ids.tolist()}
@@ -262,6 +263,21 @@ class _TableTrial(Trial):
                 "configuration and none for a changed one."
             )
         return super().clone(None)
+
+
+def _numpy(column: Any) -> np.ndarray:
+    """A numeric Arrow column as numpy, read from its buffers: pyarrow's ``to_numpy``
+    imports pandas (a second of a table problem's start-up) only to check for it.
+    """
+    parts = []
+    for chunk in column.chunks:
+        name = str(chunk.type)
+        dtype = np.dtype({"float": "float32", "double": "float64"}.get(name, name))
+        if chunk.null_count:
+            raise ValueError(f"the table's column of {chunk.type} has missing values.")
+        parts.append(np.frombuffer(chunk.buffers()[1], dtype=dtype, count=len(chunk),
+                                   offset=chunk.offset * dtype.itemsize))
+    return np.concatenate(parts)
 
 
 def _decimal(x: np.generic) -> float:
