@@ -22,7 +22,7 @@ def collect(out, *args):
 def rows(folder):
     paths = [p for _, _, p in chunk_ranges(folder)]
     frame = pq.read_table(paths).to_pandas()
-    return frame.drop(columns=["cum_seconds"]).sort_values(["config_id", "seed", "step"]
+    return frame.drop(columns=["cum_seconds", "cum_wall_seconds"]).sort_values(["config_id", "seed", "step"]
                                                            ).reset_index(drop=True)
 
 
