@@ -1,13 +1,12 @@
 """A cell of `asha` on `lgbm_table` against the same cell on the real `lgbm`.
 
-Target: the table cell at lgbm_table's default budget (30 full trainings' worth of rounds,
-30000), **including** building the problem and loading the table (caches cleared first), is
->= 100x faster than the cell on real lgbm, measured in one run as a ratio. The real cell
-runs at lgbm's own default budget (5000 rounds), 6x less work, because ASHA on real lgbm
-holds every paused Booster in memory (2.9 GB at 5000 rounds, ~6x that at 30000): the
-ratio at equal budgets is larger still. Loading alone is reported too (cap: 2 s a
-process). Unmeasured (the default suite), both run once at a small budget so the
-benchmark cannot rot.
+Target: a cell of asha on lgbm_table, **including** building the problem and loading the
+table (caches cleared first), >= 100x faster than the same cell on real lgbm, at lgbm's
+default budget (5000 rounds) for both, measured in one run as a ratio. (ASHA on real lgbm
+holds every paused Booster in memory, 2.9 GB at 5000 rounds, ~6x that at lgbm_table's own
+default of 30000: the table cell at 30000 is timed too and reported beside the ratio.)
+Loading alone is reported too (cap: 2 s a process). Unmeasured (the default suite), both
+run once at a small budget so the benchmark cannot rot.
 """
 
 import time
@@ -40,9 +39,8 @@ def _timed_cell(spec):
 def test_asha_on_lgbm_table_vs_lgbm(benchmark, tmp_path):
     if not chunk_ranges(TABLES_DIR / "lgbm"):
         pytest.skip("the shipped lgbm table has no recorded chunk yet.")
-    units = 300 if benchmark.disabled else None  # None: each problem's default budget
-    table_spec = _spec("lgbm_table", tmp_path, units)
-    real_spec = _spec("lgbm", tmp_path, units)
+    real_spec = _spec("lgbm", tmp_path, 300 if benchmark.disabled else None)
+    table_spec = _spec("lgbm_table", tmp_path, real_spec.budget.units)
     real_seconds: list[float] = []
 
     def time_real():  # pedantic's untimed setup
@@ -60,12 +58,13 @@ def test_asha_on_lgbm_table_vs_lgbm(benchmark, tmp_path):
     tick = time.perf_counter()
     table.load_table("lgbm")
     load_seconds = time.perf_counter() - tick
+    at_default, _ = _timed_cell(_spec("lgbm_table", tmp_path / "default"))
     ours = benchmark.stats.stats.median
-    benchmark.extra_info.update(table_units=table_spec.budget.units, table_seconds=ours,
-                                real_units=real_spec.budget.units, real_seconds=real_seconds[0],
-                                ratio=real_seconds[0] / ours, load_seconds=load_seconds)
-    print(f"\nasha cell: lgbm_table {ours:.2f} s ({table_spec.budget.units} units), lgbm "
-          f"{real_seconds[0]:.1f} s ({real_spec.budget.units} units), ratio "
-          f"{real_seconds[0] / ours:.0f}; table load {load_seconds:.2f} s")
+    benchmark.extra_info.update(units=real_spec.budget.units, table_seconds=ours,
+                                real_seconds=real_seconds[0], ratio=real_seconds[0] / ours,
+                                load_seconds=load_seconds, table_default_seconds=at_default)
+    print(f"\nasha cell at {real_spec.budget.units} units: lgbm_table {ours:.2f} s, lgbm "
+          f"{real_seconds[0]:.1f} s, ratio {real_seconds[0] / ours:.0f}; lgbm_table at its "
+          f"default budget {at_default:.2f} s; table load {load_seconds:.2f} s")
     assert load_seconds <= 2.0
     assert real_seconds[0] / ours >= 100
