@@ -162,3 +162,12 @@ def test_a_foreign_folder_or_file_in_out_is_refused(tmp_path, capsys):
     file.write_text("x")
     assert collect(file, "configs=2") == 2
     assert "is a file; give a folder for the table." in capsys.readouterr().err
+
+
+@pytest.mark.ray
+def test_a_ray_collection_equals_a_local_one(tmp_path):
+    local, ray = tmp_path / "local", tmp_path / "ray"
+    assert collect(local, "configs=3", "seeds=[0,1]") == 0
+    assert collect(ray, "configs=3", "seeds=[0,1]", "executor=ray", "executor.num_cpus=1") == 0
+    assert rows(ray).equals(rows(local))
+    assert json.loads((ray / META_NAME).read_text())["runs"][0]["executor"] == "ray"

@@ -205,3 +205,12 @@ def test_shipped_table_rows_are_recomputed_bit_for_bit(name):
     for column in ["value", *meta["metric_names"]]:
         assert np.array_equal(np.asarray([r[column] for r in got], dtype=np.float32),
                               want[column].to_numpy(dtype=np.float32)), column
+
+
+def test_a_single_fidelity_table_answers_at_step_one(tmp_path):
+    out = tmp_path / "branin"
+    assert main(["problem=branin", "configs=4", "seeds=[0]", f"out={out}"]) == 0
+    problem = TableProblem(str(out))
+    assert problem.fidelity is None and problem.direction == "minimize"
+    (report,) = problem.trial(problem.table.configs[2], 0).advance()
+    assert (report.step, report.units, report.metrics["table_id"]) == (1, 1, 2)
