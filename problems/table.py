@@ -33,6 +33,7 @@ Semantics (each fixed, and tested):
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import math
@@ -262,7 +263,8 @@ class _TableTrial(Trial):
                 "hyperparameters mid-training (PBT): the table holds one recorded curve per "
                 "configuration and none for a changed one."
             )
-        return super().clone(None)
+        # The problem (and its table) is shared, not copied: only the position is state.
+        return copy.deepcopy(self, memo={id(self.problem): self.problem})
 
 
 def _numpy(column: Any) -> np.ndarray:

@@ -118,6 +118,7 @@ def test_clones_keep_the_curve_and_refuse_new_hyperparameters(problem):
     trial = problem.trial(config, 0)
     list(trial.advance(3))
     twin = trial.clone(dict(config))
+    assert twin.problem is problem  # the table is shared, not copied
     assert list(twin.advance(9)) == list(trial.advance(9))
     changed = {**config, "learning_rate": config["learning_rate"] / 2}
     with pytest.raises(ValueError, match="cannot change a trial's hyperparameters mid-training"):
