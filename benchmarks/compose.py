@@ -51,14 +51,17 @@ def compose_runs(overrides: Sequence[str], multirun: bool = False) -> list[Compo
     entry, each composed from the entry's overrides followed by the command line's.
     """
     parsed = _parse(overrides)
-    sweeps = [o for o in parsed if o.is_sweep_override()]
+    # `seeds=range(30)` or `seeds=0,1,2` is the seed grid (a shorthand), never a sweep.
+    sweeps = [o for o in parsed if o.is_sweep_override() and o.get_key_element() != "seeds"]
     if sweeps and not multirun:
         raise UserError(
             f"`{sweeps[0].input_line}` sweeps several values; add -m (multirun) to sweep."
         )
     choices: list[list[str]] = []
     for o in parsed:
-        if o.is_sweep_override():
+        if o.is_sweep_override() and o.get_key_element() == "seeds":
+            choices.append([f"seeds=[{','.join(o.sweep_string_iterator())}]"])
+        elif o.is_sweep_override():
             key = o.get_key_element()
             choices.append([f"{key}={v}" for v in o.sweep_string_iterator()])
         else:

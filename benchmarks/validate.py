@@ -86,9 +86,17 @@ def validate(run: ComposedRun) -> None:
             f"Pick {', '.join(with_fidelity)}."
         )
     try:
-        build_optimizer(optimizer_conf, problem, seeds[0]).close()
+        optimizer = build_optimizer(optimizer_conf, problem, seeds[0])
+        optimizer.close()
     except (ValueError, TypeError) as err:
         raise UserError(f"optimizer `{run.optimizer}`: {err}") from None
+    if getattr(optimizer, "changes_hyperparameters", False) and getattr(
+            problem, "is_table", False):
+        raise UserError(
+            f"optimizer `{run.optimizer}` changes trials' hyperparameters mid-training, which "
+            f"table problem `{run.problem}` cannot answer (it holds one recorded curve per "
+            "configuration); use a real problem or another optimizer."
+        )
 
 
 def _has_fidelity(problem_name: str) -> bool:

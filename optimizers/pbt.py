@@ -69,6 +69,8 @@ class PBTOptimizer(Optimizer):
 
     needs_fidelity = True
     keeps_trials = True
+    #: Clones trials with new hyperparameters: table problems refuse it (no recorded curve).
+    changes_hyperparameters = True
 
     def __init__(
         self,

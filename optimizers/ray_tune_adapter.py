@@ -116,6 +116,8 @@ class RayTuneAdapter(Optimizer):
         integer(1, null=True).check("n_trials", n_trials)
         FLAG.check("reuse_actors", reuse_actors)
         self.scheduler_name, self.search = scheduler, search
+        # PBT clones trials with new hyperparameters: table problems refuse it.
+        self.changes_hyperparameters = scheduler == "pbt"
         self.n_trials, self.reuse_actors = n_trials, reuse_actors
         self.scheduler_args = self._check_scheduler_args(dict(scheduler_args or {}))
         self.search_args = dict(search_args or {})
