@@ -68,7 +68,7 @@ class UsageError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    from benchmarks.config import UserError
+    from problems.errors import UserError
 
     args = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in args):
@@ -91,8 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 # -- checking the command line (nothing is written here) ----------------------------------
 def prepare(args: Sequence[str]) -> dict[str, Any]:
     """Parse and check the command line, compose and build the problem, and check `out`."""
-    from benchmarks.building import build_problem
-    from benchmarks.config import compose_jobs
+    from benchmarks.compose import compose_runs
+    from problems.loading import build_problem
 
     values: dict[str, str] = {}
     passthrough: list[str] = []
@@ -121,7 +121,7 @@ def prepare(args: Sequence[str]) -> dict[str, Any]:
     if executor not in ("local", "ray"):
         raise UsageError(f"`executor` must be local or ray; got {executor!r}.")
     name = values["problem"]
-    job = compose_jobs([f"problem={name}", f"executor={executor}", *passthrough])[0]
+    job = compose_runs([f"problem={name}", f"executor={executor}", *passthrough])[0]
     from omegaconf import OmegaConf
 
     conf = OmegaConf.to_container(job.cfg.problem, resolve=True)
@@ -270,7 +270,7 @@ def collect_block(conf: Mapping[str, Any], configs: Mapping[int, Mapping[str, An
     not count the waits of a machine shared with other work) and wall seconds
     (``cum_wall_seconds``).
     """
-    from benchmarks.building import build_problem
+    from problems.loading import build_problem
 
     problem = build_problem(conf)
     cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -423,7 +423,7 @@ def _execute_ray(plan: dict[str, Any], work: list[dict[int, Any]]) -> Iterator[t
     import ray
 
     from benchmarks.ray_executor import PACKAGES, ROOT
-    from optimizers._ray_local import start_ray
+    from optimizers.ray_session import start_ray
 
     cfg = plan["executor"]
     runtime_env = None

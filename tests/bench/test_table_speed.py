@@ -13,23 +13,23 @@ import time
 
 import pytest
 
-from benchmarks import building
-from benchmarks.config import compose_jobs, plan_cells
+from benchmarks.compose import compose_runs
+from benchmarks.plan import plan_cells
 from benchmarks.runner import run_cell
-from problems import table
+from problems import loading, table
 from problems.table_format import TABLES_DIR, chunk_ranges
 
 
 def _spec(problem, tmp_path, units=None):
     overrides = [f"problem={problem}", "optimizer=asha", "seeds=[0]",
                  f"results_dir={tmp_path}", f"study={problem}"]
-    jobs = compose_jobs(overrides + ([f"budget.units={units}"] if units else []))
+    jobs = compose_runs(overrides + ([f"budget.units={units}"] if units else []))
     (spec, _), = plan_cells(jobs)[0]
     return spec
 
 
 def _timed_cell(spec):
-    building._cached_problem.cache_clear()
+    loading._cached_problem.cache_clear()
     table._load.cache_clear()
     tick = time.perf_counter()
     result = run_cell(spec)

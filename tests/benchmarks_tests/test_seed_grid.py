@@ -3,7 +3,7 @@
 import pytest
 from omegaconf import OmegaConf
 
-from benchmarks.config import compose_jobs
+from benchmarks.compose import compose_runs
 
 
 @pytest.mark.parametrize(
@@ -17,6 +17,6 @@ from benchmarks.config import compose_jobs
 )
 def test_seed_shorthands_compose_one_seed_grid(override, multirun, seeds):
     problem = "problem=branin,hartmann6" if multirun else "problem=branin"
-    jobs = compose_jobs([problem, override], multirun)
+    jobs = compose_runs([problem, override], multirun)
     assert len(jobs) == (2 if multirun else 1)
     assert all(OmegaConf.to_container(job.cfg.seeds) == seeds for job in jobs)

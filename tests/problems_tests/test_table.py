@@ -186,7 +186,7 @@ def test_shipped_table_rows_are_recomputed_bit_for_bit(name):
     if installed != meta["versions"]:
         pytest.skip(f"installed library versions {installed} differ from the table's "
                     f"{meta['versions']}; its rows are only reproducible under those.")
-    from benchmarks.building import build_problem
+    from problems.loading import build_problem
 
     conf = meta["problem_conf"]
     assert data_hash(build_problem(conf)) == meta["data_hash"]
