@@ -15,8 +15,6 @@ import pyarrow.parquet as pq
 from benchmarks.schema import CELL_COLUMNS, COLUMNS, METADATA_KEY, SCHEMA_VERSION
 
 __all__ = [
-    "CELL_KEYS",
-    "EXPECTED_COLUMNS",
     "METADATA_KEY",
     "SCHEMA_VERSION",
     "Reference",
@@ -25,9 +23,6 @@ __all__ = [
     "load_results",
     "problem_references",
 ]
-
-EXPECTED_COLUMNS = COLUMNS
-CELL_KEYS = CELL_COLUMNS
 
 
 class SchemaError(ValueError):
@@ -111,19 +106,19 @@ def load_results(paths: str | Path | Iterable[str | Path]) -> Results:
     for file in files:
         meta = read_metadata(file)
         table = pq.read_table(file)
-        missing = [c for c in EXPECTED_COLUMNS if c not in table.column_names]
+        missing = [c for c in COLUMNS if c not in table.column_names]
         if missing:
             raise SchemaError(
                 f"{file} misses the column(s) {', '.join(missing)} of schema version "
                 f"{SCHEMA_VERSION}; it was not written by a compatible hpo-arena."
             )
-        frame = table.select(list(EXPECTED_COLUMNS)).to_pandas()
+        frame = table.select(list(COLUMNS)).to_pandas()
         frames.append(frame)
         cells.append(_cell_row(file, meta, frame))
     reports = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=list(EXPECTED_COLUMNS))
-    cell_frame = pd.DataFrame(cells).sort_values(list(CELL_KEYS), ignore_index=True)
-    duplicated = cell_frame.duplicated(list(CELL_KEYS))
+        columns=list(COLUMNS))
+    cell_frame = pd.DataFrame(cells).sort_values(list(CELL_COLUMNS), ignore_index=True)
+    duplicated = cell_frame.duplicated(list(CELL_COLUMNS))
     if duplicated.any():
         row = cell_frame[duplicated].iloc[0]
         raise ValueError(

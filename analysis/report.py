@@ -25,8 +25,8 @@ from analysis.plots import (
     plot_pbt_schedules,
     plot_rank_over_budget,
 )
-from analysis.stats import friedman_nemenyi
-from analysis.tables import Table, all_tables, block_losses, cd_selection, rank_over_budget
+from analysis.stats import block_losses, cd_selection, friedman_nemenyi, rank_over_budget
+from analysis.tables import Table, all_tables
 
 __all__ = ["build_report", "main"]
 

@@ -1,4 +1,4 @@
-"""Statistics over cells: final values, regret, ranks with ties, Wilcoxon + Holm, Nemenyi CD."""
+"""Statistics over cells: final values, regret, ranks (final, over budget), Wilcoxon + Holm, CD."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis.load import Reference, Results
+from analysis.curves import anytime_curves
+from analysis.load import Reference, Results, problem_references
 
 __all__ = [
     "average_ranks",
+    "block_losses",
+    "cd_selection",
     "final_values",
     "friedman_nemenyi",
     "holm",
@@ -21,6 +24,7 @@ __all__ = [
     "nemenyi_cd",
     "normalized_regret",
     "pairwise_wilcoxon",
+    "rank_over_budget",
     "rank_rows",
 ]
 
@@ -178,3 +182,61 @@ def friedman_nemenyi(table: pd.DataFrame, alpha: float = 0.05) -> Mapping[str, o
         p = np.nan
     return {"ranks": ranks.sort_values(), "n": n, "k": k, "friedman_p": p,
             "cd": nemenyi_cd(k, n, alpha) if k >= 2 and n >= 1 else np.nan}
+
+
+def rank_over_budget(results: Results, n_points: int = 20) -> pd.DataFrame:
+    """Mean rank of each optimizer at budget fractions 1/n..1 of each problem's units.
+
+    Per problem and seed, optimizers are ranked by incumbent loss at each fraction of the
+    problem's largest cell budget (an optimizer with no observation yet ranks last, ties
+    share the average rank); ranks are averaged over seeds and problems.
+    """
+    curves = anytime_curves(results, "cum_units", grids={
+        p: np.linspace(1.0 / n_points, 1.0, n_points) * float(g.cum_units.max())
+        for p, g in results.reports.groupby("problem")})
+    if curves.empty:
+        return pd.DataFrame(columns=["fraction", "optimizer", "rank"])
+    curves["fraction"] = curves.groupby("problem").x.transform(lambda x: x / x.max())
+    curves["fraction"] = curves.fraction.round(6)
+    out = []
+    for (_, _, fraction), g in curves.groupby(["problem", "seed", "fraction"], sort=True):
+        if g.optimizer.nunique() < 2:
+            continue
+        loss = g.best_loss.fillna(np.inf).to_numpy()
+        out.append(pd.DataFrame({"fraction": fraction, "optimizer": g.optimizer.to_numpy(),
+                                 "rank": sps.rankdata(loss)}))
+    if not out:
+        return pd.DataFrame(columns=["fraction", "optimizer", "rank"])
+    ranks = pd.concat(out, ignore_index=True)
+    return ranks.groupby(["fraction", "optimizer"], as_index=False)["rank"].mean()
+
+
+def block_losses(results: Results) -> pd.DataFrame:
+    """Return rows (problem, seed) × optimizer columns of final normalized regret.
+
+    Problems without a reference contribute their raw final loss.
+    """
+    refs = problem_references(results)
+    finals = final_values(results)
+    finals["score"] = [
+        normalized_regret(r.regret_loss, refs.get(r.problem), results.sign(r.problem))
+        if refs.get(r.problem) is not None else r.best_loss
+        for r in finals.itertuples()]
+    return finals.pivot_table(index=["problem", "seed"], columns="optimizer", values="score")
+
+
+def cd_selection(per_problem: pd.DataFrame, min_problems: int = 3) -> pd.DataFrame:
+    """Return the largest complete block of problems × optimizers for a CD diagram.
+
+    Maximizes the block's size with at least `min_problems` problems and 2 optimizers.
+    """
+    best, best_size = pd.DataFrame(), 0
+    problems = list(per_problem.index)
+    for n in range(len(problems), min_problems - 1, -1):
+        for subset in itertools.combinations(problems, n):
+            block = per_problem.loc[list(subset)].dropna(axis=1)
+            if block.shape[1] >= 2 and block.size > best_size:
+                best, best_size = block, block.size
+        if len(problems) > 12:  # subsets explode; the full set and one size less suffice
+            break
+    return best
