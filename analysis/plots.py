@@ -15,6 +15,7 @@ import pandas as pd  # noqa: E402
 from analysis.curves import aggregate, anytime_curves  # noqa: E402
 from analysis.load import Results  # noqa: E402
 from analysis.stats import final_values  # noqa: E402
+from analysis.tables.families import PBT_OPTIMIZERS  # noqa: E402
 
 __all__ = [
     "plot_anytime",
@@ -155,7 +156,7 @@ def pbt_schedule(cell: pd.DataFrame, trial: int) -> pd.DataFrame:
 
 
 def plot_pbt_schedules(results: Results, folder: Path,
-                       optimizers: tuple[str, ...] = ("pbt", "ray_pbt")) -> list[Path]:
+                       optimizers: tuple[str, ...] = PBT_OPTIMIZERS) -> list[Path]:
     """For each PBT cell of the lowest seed: the incumbent's hyperparameters over steps."""
     folder.mkdir(parents=True, exist_ok=True)
     finals = final_values(results)

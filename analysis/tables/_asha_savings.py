@@ -8,7 +8,7 @@ import pandas as pd
 from analysis.load import Results
 from analysis.stats import final_values
 from analysis.tables._table import Table, _mean_std, _optimizer_param, _present
-from analysis.tables.families import FIDELITY_OPTIMIZERS
+from analysis.tables.families import FIDELITY_OPTIMIZERS, RANDOM_BASELINE, SHA_THEORY_PREFIXES
 
 __all__ = ["asha_savings", "sha_units"]
 
@@ -42,7 +42,7 @@ def _roots(reports: pd.DataFrame) -> pd.Series:
     return first.isna().groupby(level="seed").sum()
 
 
-def asha_savings(results: Results, baseline: str = "random") -> Table:
+def asha_savings(results: Results, baseline: str = RANDOM_BASELINE) -> Table:
     """Exercise 4: units of SHA-family schedules vs random search at full fidelity."""
     finals = final_values(results)
     rows = []
@@ -70,7 +70,7 @@ def asha_savings(results: Results, baseline: str = "random") -> Table:
                                         ("min_fidelity", "min_step", "grace_period", "min_t",
                                          "min_resource"))
             theory_restart = theory_cont = np.nan
-            if optimizer.startswith(("sha", "asha")) and eta and eta >= 2:
+            if optimizer.startswith(SHA_THEORY_PREFIXES) and eta and eta >= 2:
                 lo = min_step or float(results.cells[results.cells.problem == problem]
                                        .min_step.iloc[0] or 1)
                 theory_restart = sha_units(int(round(configs)), eta, lo, max_step, False)

@@ -8,12 +8,12 @@ import pandas as pd
 from analysis.load import Results
 from analysis.stats import final_values
 from analysis.tables._table import Table, _mean_std, _trial_ends
-from analysis.tables.families import GRID_OPTIMIZERS
+from analysis.tables.families import GRID_OPTIMIZERS, RANDOM_BASELINE
 
 __all__ = ["grid_vs_random"]
 
 
-def grid_vs_random(results: Results, random: str = "random") -> Table:
+def grid_vs_random(results: Results, random: str = RANDOM_BASELINE) -> Table:
     """Chapter 2.1: the chapter grid against random search (on `rf`; any problem with both)."""
     finals = final_values(results)
     rows, notes = [], []

@@ -14,13 +14,19 @@ __all__ = [
     "PBT_OPTIMIZERS",
     "PRUNING_BASELINES",
     "PRUNING_OPTIMIZERS",
+    "RANDOM_BASELINE",
     "SAMPLER_OPTIMIZERS",
+    "SHA_THEORY_PREFIXES",
 ]
 
+#: The full-fidelity random search that grid search and the SHA family are measured against.
+RANDOM_BASELINE = "random"
 GRID_OPTIMIZERS = ("grid_rf_chapter", "grid", "optuna_grid")
 FIDELITY_OPTIMIZERS = ("sha", "sha_restart", "asha", "asha_restart", "hyperband",
                        "ray_asha", "ray_hyperband", "optuna_asha", "optuna_hyperband",
                        "multifidelity")
+#: Optimizers (by name prefix) whose units the SHA formula predicts (asha_savings' theory columns).
+SHA_THEORY_PREFIXES = ("sha", "asha")
 PRUNING_OPTIMIZERS = ("tpe_median", "optuna_asha", "optuna_hyperband")
 #: Baselines of the pruning table, first present wins: the sampler without a pruner, else random.
 PRUNING_BASELINES = ("tpe", "random")
