@@ -7,7 +7,7 @@ import pandas as pd
 
 from analysis.load import Results
 from analysis.stats import final_values
-from analysis.tables._table import Table, _mean_std, _optimizer_param, _present
+from analysis.tables._table import Table, _mean_std, _optimizer_param, _present_on
 from analysis.tables.families import FIDELITY_OPTIMIZERS, RANDOM_BASELINE, SHA_THEORY_PREFIXES
 
 __all__ = ["asha_savings", "sha_units"]
@@ -51,17 +51,16 @@ def asha_savings(results: Results, baseline: str = RANDOM_BASELINE) -> Table:
         max_step = max_steps.get(problem)
         if max_step is None or pd.isna(max_step):
             continue
-        names = _present(results.subset(problems=[problem]), FIDELITY_OPTIMIZERS)
+        names = _present_on(results, problem, FIDELITY_OPTIMIZERS)
         if not names:
             continue
-        reps = results.reports[results.reports.problem == problem]
-        base = reps[reps.optimizer == baseline]
+        base = results.rows(problem, baseline)
         base_per_config = (
             (base.groupby("seed").cum_units.last() / _roots(base)).mean() if len(base)
             else np.nan
         )
         for optimizer in ([baseline] if len(base) else []) + names:
-            r = reps[reps.optimizer == optimizer]
+            r = results.rows(problem, optimizer)
             configs = _roots(r).mean()
             units = r.groupby("seed").cum_units.last().mean()
             eta = _optimizer_param(results, problem, optimizer,

@@ -29,8 +29,7 @@ def early_stopping(results: Results, key: str = "early_stopping_rounds") -> Tabl
         per = []
         for problem, g in group.groupby("problem", sort=True):
             setting = g.setting.iloc[0]
-            r = results.reports[(results.reports.problem == problem)
-                                & (results.reports.optimizer == optimizer)]
+            r = results.rows(problem, optimizer)
             done = r[r.status == "completed"]
             o = finals[(finals.problem == problem) & (finals.optimizer == optimizer)]
             per.append({

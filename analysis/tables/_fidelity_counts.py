@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.load import Results
-from analysis.tables._table import Table, _present, _trial_ends
+from analysis.tables._table import Table, _present_on, _trial_ends
 from analysis.tables.families import FIDELITY_OPTIMIZERS, PBT_OPTIMIZERS
 
 __all__ = ["fidelity_counts"]
@@ -19,10 +19,8 @@ def fidelity_counts(results: Results) -> Table:
         max_step = max_steps.get(problem)
         if max_step is None or pd.isna(max_step):
             continue
-        reps = results.reports[results.reports.problem == problem]
-        for optimizer in _present(results.subset(problems=[problem]),
-                                  (*FIDELITY_OPTIMIZERS, *PBT_OPTIMIZERS)):
-            r = reps[reps.optimizer == optimizer]
+        for optimizer in _present_on(results, problem, (*FIDELITY_OPTIMIZERS, *PBT_OPTIMIZERS)):
+            r = results.rows(problem, optimizer)
             seeds = r.seed.nunique()
             ends = _trial_ends(r)
             first = ends.groupby(["seed", "trial"], sort=False).step.first()

@@ -29,8 +29,7 @@ def grid_vs_random(results: Results, random: str = RANDOM_BASELINE) -> Table:
         grid_units = sub[sub.optimizer == grid].units.mean()
         for optimizer in (grid, random):
             o = sub[sub.optimizer == optimizer]
-            evaluations = results.reports[(results.reports.problem == problem)
-                                          & (results.reports.optimizer == optimizer)]
+            evaluations = results.rows(problem, optimizer)
             n_eval = _trial_ends(evaluations).groupby("seed").size().mean()
             rows.append({
                 "problem": problem, "optimizer": optimizer, "seeds": len(o),

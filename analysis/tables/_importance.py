@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from analysis.load import Results
+from analysis.load import Results, cell_reports
 from analysis.tables._table import Table
 from analysis.tables.families import IMPORTANCE_PREFERRED
 
@@ -114,9 +114,7 @@ def parameter_importance(results: Results,
             prefer.index(c.optimizer) if c.optimizer in prefer else len(prefer),
             c.optimizer, c.seed))
         cell = order[0]
-        reports = results.reports[(results.reports.problem == problem)
-                                  & (results.reports.optimizer == cell.optimizer)
-                                  & (results.reports.seed == cell.seed)]
+        reports = cell_reports(results, problem, cell.optimizer, cell.seed)
         try:
             frame = cell_importance(reports, cell.meta, cell.direction, cell.max_step)
         except (ValueError, RuntimeError) as err:

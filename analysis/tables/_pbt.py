@@ -7,7 +7,7 @@ import pandas as pd
 
 from analysis.load import Results
 from analysis.stats import final_values
-from analysis.tables._table import Table, _mean_std, _present
+from analysis.tables._table import Table, _mean_std, _present_on
 from analysis.tables.families import PBT_COMPARATORS, PBT_OPTIMIZERS
 
 __all__ = ["lineage_depth", "pbt_summary"]
@@ -30,19 +30,17 @@ def pbt_summary(results: Results) -> Table:
     finals = final_values(results)
     rows = []
     for problem in sorted(set(results.cells.problem)):
-        sub = results.subset(problems=[problem])
-        pbts = _present(sub, PBT_OPTIMIZERS)
+        pbts = _present_on(results, problem, PBT_OPTIMIZERS)
         if not pbts:
             continue
-        for optimizer in [*pbts, *_present(sub, PBT_COMPARATORS)]:
+        for optimizer in [*pbts, *_present_on(results, problem, PBT_COMPARATORS)]:
             o = finals[(finals.problem == problem) & (finals.optimizer == optimizer)]
             row = {"problem": problem, "optimizer": optimizer, "seeds": len(o),
                    "final best (mean ± std)": _mean_std(o.best),
                    "units per cell": o.units.mean(), "trials per cell": o.n_trials.mean()}
             if optimizer in PBT_OPTIMIZERS:
                 exploits, depths, roots = [], [], []
-                for seed, cell in sub.reports[sub.reports.optimizer == optimizer].groupby(
-                        "seed"):
+                for seed, cell in results.rows(problem, optimizer).groupby("seed"):
                     parents = cell.groupby("trial").parent_trial.first()
                     pmap = {int(t): (None if pd.isna(p) else int(p)) for t, p in parents.items()}
                     exploits.append(sum(p is not None for p in pmap.values()))

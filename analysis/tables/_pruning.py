@@ -9,7 +9,7 @@ import pandas as pd
 
 from analysis.load import Results
 from analysis.stats import final_values
-from analysis.tables._table import Table, _final_status, _mean_std, _present
+from analysis.tables._table import Table, _final_status, _mean_std, _present_on
 from analysis.tables.families import FIDELITY_OPTIMIZERS, PRUNING_BASELINES, PRUNING_OPTIMIZERS
 
 __all__ = ["pruning"]
@@ -25,14 +25,14 @@ def pruning(results: Results, baselines: Sequence[str] = PRUNING_BASELINES) -> T
         max_step = max_steps.get(problem)
         if max_step is None or pd.isna(max_step):
             continue
-        reps = results.reports[results.reports.problem == problem]
+        reps = results.rows(problem)
         with_pruned = sorted(set(reps[reps.status == "pruned"].optimizer))
-        pruners = [*_present(results.subset(problems=[problem]), PRUNING_OPTIMIZERS),
+        pruners = [*_present_on(results, problem, PRUNING_OPTIMIZERS),
                    *[o for o in with_pruned if o not in PRUNING_OPTIMIZERS
                      and o not in FIDELITY_OPTIMIZERS]]
         if not pruners:
             continue
-        base = _present(results.subset(problems=[problem]), baselines)
+        base = _present_on(results, problem, baselines)
         base_units = (finals[(finals.problem == problem) & (finals.optimizer == base[0])]
                       .set_index("seed").units) if base else None
         for optimizer in [*base, *pruners]:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from analysis.load import Results, problem_references
 from analysis.stats import final_values, nanmean, normalized_regret, rank_rows
-from analysis.tables._table import Table, _mean_std, _present
+from analysis.tables._table import Table, _mean_std, _present_on
 from analysis.tables.families import SAMPLER_OPTIMIZERS
 
 __all__ = ["TARGET_REGRET", "samplers"]
@@ -33,7 +33,7 @@ def samplers(results: Results, names: Sequence[str] = SAMPLER_OPTIMIZERS,
     finals = final_values(results)
     rows, notes = [], []
     for problem in sorted(set(results.cells.problem)):
-        present = _present(results.subset(problems=[problem]), names)
+        present = _present_on(results, problem, names)
         if len(present) < 2:
             continue
         sign = results.sign(problem)
@@ -50,8 +50,7 @@ def samplers(results: Results, names: Sequence[str] = SAMPLER_OPTIMIZERS,
             reg = normalized_regret(o.regret_loss.to_numpy(), ref, sign)
             reach_units, reach_wall, reached = [], [], 0
             if target_loss is not None:
-                r = results.reports[(results.reports.problem == problem)
-                                    & (results.reports.optimizer == optimizer)]
+                r = results.rows(problem, optimizer)
                 for _, cell in r.groupby("seed"):
                     u, w = _reach(cell, target_loss)
                     if not np.isnan(u):

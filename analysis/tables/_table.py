@@ -59,8 +59,8 @@ class Table:
 
 
 # -- helpers shared by the table modules --------------------------------------------------
-def _present(results: Results, names: Iterable[str]) -> list[str]:
-    have = set(results.cells.optimizer)
+def _present_on(results: Results, problem: str, names: Iterable[str]) -> list[str]:
+    have = results.optimizers_on(problem)
     return [n for n in names if n in have]
 
 
