@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -95,6 +96,16 @@ class Results:
         found = self._cache[key].get((problem, optimizer) if optimizer is not None
                                      else problem)
         return self.reports.iloc[found if found is not None else []]
+
+    def cell_index(self) -> list[tuple[tuple[str, str, int], np.ndarray]]:
+        """Each cell's key (problem, optimizer, seed) and row positions, in key order.
+
+        Built once per loaded study; curves and final values walk the cells through it.
+        """
+        if "cell_index" not in self._cache:
+            groups = self.reports.groupby(["problem", "optimizer", "seed"], sort=False).indices
+            self._cache["cell_index"] = sorted(groups.items(), key=lambda kv: kv[0])
+        return self._cache["cell_index"]
 
     def optimizers_on(self, problem: str) -> set[str]:
         """Optimizers with at least one cell on `problem`."""

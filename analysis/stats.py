@@ -40,18 +40,27 @@ def final_values(results: Results) -> pd.DataFrame:
     if cached is not None:
         return cached.copy()
     rows = []
-    for (problem, optimizer, seed), r in results.reports.groupby(
-            ["problem", "optimizer", "seed"], sort=True):
+    reports = results.reports
+    # numpy columns walked cell by cell: a pandas frame per cell costs more than its work
+    failed = (reports.status == "failed").to_numpy()
+    column = {c: reports[c].to_numpy(dtype=float)
+              for c in ("best_loss", "loss", "test_value", "true_value", "wall_time")}
+    trials = reports.trial.to_numpy()
+    cum_units = reports.cum_units.to_numpy()
+    for (problem, optimizer, seed), at in results.cell_index():
         sign = results.sign(problem)
-        ok = r[r.status != "failed"]
-        best_loss = float(r.best_loss.iloc[-1]) if r.best_loss.notna().any() else np.nan
+        ok = at[~failed[at]]
+        best = column["best_loss"][at]
+        best_loss = float(best[-1]) if (~np.isnan(best)).any() else np.nan
         if len(ok) and not np.isnan(best_loss):
             # the first report that reached the final incumbent holds its test value
-            inc = ok[ok.loss <= best_loss].iloc[0]
-            test, true, inc_trial = inc.test_value, inc.true_value, int(inc.trial)
+            inc = ok[column["loss"][ok] <= best_loss][0]
+            test, true = column["test_value"][inc], column["true_value"][inc]
+            inc_trial = int(trials[inc])
         else:
             test = true = np.nan
             inc_trial = -1
+        wall = column["wall_time"][at]
         rows.append({
             "problem": problem, "optimizer": optimizer, "seed": int(seed),
             "best_loss": best_loss, "best": sign * best_loss,
@@ -62,10 +71,10 @@ def final_values(results: Results) -> pd.DataFrame:
             "test_value": np.nan if test is None else float(test),
             "true_value": np.nan if true is None else float(true),
             "incumbent_trial": inc_trial,
-            "n_trials": int(r.trial.nunique()),
-            "n_failed": int((r.status == "failed").sum()),
-            "units": int(r.cum_units.iloc[-1]),
-            "wall_time": float(r.wall_time.max()),
+            "n_trials": len(np.unique(trials[at])),
+            "n_failed": int(failed[at].sum()),
+            "units": int(cum_units[at][-1]),
+            "wall_time": float(np.nanmax(wall)) if (~np.isnan(wall)).any() else np.nan,
         })
     frame = pd.DataFrame(rows, columns=_FINAL_COLUMNS)
     results.__dict__["_final_values"] = frame
@@ -189,26 +198,35 @@ def rank_over_budget(results: Results, n_points: int = 20) -> pd.DataFrame:
 
     Per problem and seed, optimizers are ranked by incumbent loss at each fraction of the
     problem's largest cell budget (an optimizer with no observation yet ranks last, ties
-    share the average rank); ranks are averaged over seeds and problems.
+    share the average rank); ranks are averaged over seeds and problems. Computed once per
+    loaded `results` (the report's table and figure share it); callers get a copy.
     """
+    cached = results._cache.get(("rank_over_budget", n_points))
+    if cached is not None:
+        return cached.copy()
+    empty = pd.DataFrame(columns=["fraction", "optimizer", "rank"])
     curves = anytime_curves(results, "cum_units", grids={
-        p: np.linspace(1.0 / n_points, 1.0, n_points) * float(g.cum_units.max())
-        for p, g in results.reports.groupby("problem")})
+        p: np.linspace(1.0 / n_points, 1.0, n_points) * float(top)
+        for p, top in results.reports.groupby("problem").cum_units.max().items()})
     if curves.empty:
-        return pd.DataFrame(columns=["fraction", "optimizer", "rank"])
+        return empty
     curves["fraction"] = curves.groupby("problem").x.transform(lambda x: x / x.max())
     curves["fraction"] = curves.fraction.round(6)
-    out = []
-    for (_, _, fraction), g in curves.groupby(["problem", "seed", "fraction"], sort=True):
-        if g.optimizer.nunique() < 2:
-            continue
-        loss = g.best_loss.fillna(np.inf).to_numpy()
-        out.append(pd.DataFrame({"fraction": fraction, "optimizer": g.optimizer.to_numpy(),
-                                 "rank": sps.rankdata(loss)}))
-    if not out:
-        return pd.DataFrame(columns=["fraction", "optimizer", "rank"])
-    ranks = pd.concat(out, ignore_index=True)
-    return ranks.groupby(["fraction", "optimizer"], as_index=False)["rank"].mean()
+    # Rank within each (problem, seed, fraction) block of two or more optimizers, the blocks
+    # in key order and each block's rows in curve (optimizer) order, as a loop over the
+    # sorted groups would; the mean below then adds the same numbers in the same order.
+    keys = ["problem", "seed", "fraction"]
+    curves = curves.sort_values(keys, kind="stable", ignore_index=True)
+    curves = curves[curves.groupby(keys).optimizer.transform("nunique") >= 2]
+    if curves.empty:
+        return empty
+    ranks = pd.DataFrame({
+        "fraction": curves.fraction.to_numpy(), "optimizer": curves.optimizer.to_numpy(),
+        "rank": curves.best_loss.fillna(np.inf).groupby([curves[k] for k in keys])
+        .rank(method="average").to_numpy()})
+    out = ranks.groupby(["fraction", "optimizer"], as_index=False)["rank"].mean()
+    results._cache[("rank_over_budget", n_points)] = out
+    return out.copy()
 
 
 def block_losses(results: Results) -> pd.DataFrame:
