@@ -169,8 +169,13 @@ def load_results(paths: str | Path | Iterable[str | Path],
         cells.append(_cell_row(file, meta, table))
     # One conversion of all cells at once: the same frame as concatenating each file's,
     # without a pandas frame per file.
-    reports = (pa.concat_tables(tables, promote_options="permissive").to_pandas() if tables
-               else pd.DataFrame(columns=wanted))
+    if tables:
+        combined = pa.concat_tables(tables, promote_options="permissive")
+        tables.clear()  # self_destruct frees each Arrow column once converted: one copy held
+        reports = combined.to_pandas(self_destruct=True, split_blocks=True)
+        del combined
+    else:
+        reports = pd.DataFrame(columns=wanted)
     cell_frame = pd.DataFrame(cells).sort_values(list(CELL_COLUMNS), ignore_index=True)
     duplicated = cell_frame.duplicated(list(CELL_COLUMNS))
     if duplicated.any():

@@ -13,7 +13,12 @@ from analysis.load import Results, cell_reports
 from analysis.tables._table import Table
 from analysis.tables.families import IMPORTANCE_PREFERRED
 
-__all__ = ["cell_importance", "parameter_importance"]
+__all__ = ["MAX_IMPORTANCE_TRIALS", "cell_importance", "parameter_importance"]
+
+#: Trials of a cell fed to the importance evaluators: the first this many (by trial number).
+#: fANOVA's cost grows with the square of the trials (each split point of a parameter walks
+#: every tree), about 15 s for 1,200 trials on one core; the chapter's cells have <= 60.
+MAX_IMPORTANCE_TRIALS = 500
 
 
 _PARAM = re.compile(r"^(Float|Int|Categorical)\((.*)\)$")
@@ -65,19 +70,22 @@ def _distributions(configs: list[dict], space: dict[str, tuple[str, dict]]) -> d
 
 
 def cell_importance(reports: pd.DataFrame, meta: dict, direction: str,
-                    max_step: int | None) -> pd.DataFrame:
+                    max_step: int | None, max_trials: int | None = None) -> pd.DataFrame:
     """Optuna's importance evaluators on one cell's recorded trials.
 
     Trials are the reports at the cell's full fidelity that are not failed (one value per
-    trial, its last at that step). Parameters are those every such trial has; their
-    distributions come from the problem's recorded space (bounds, log scale, choices).
-    Returns columns param, ped_anova, fanova (fANOVA with 32 trees, seed 0).
+    trial, its last at that step), the first `max_trials` of them by trial number when
+    given. Parameters are those every such trial has; their distributions come from the
+    problem's recorded space (bounds, log scale, choices). Returns columns param,
+    ped_anova, fanova (fANOVA with 32 trees, seed 0).
     """
     import optuna
 
     step = 1 if max_step is None or pd.isna(max_step) else int(max_step)
     ok = reports[(reports.status != "failed") & (reports.step == step)]
     ok = ok.groupby("trial", sort=True).last()
+    if max_trials is not None:
+        ok = ok.iloc[:max_trials]
     configs = [json.loads(c) for c in ok.config]
     dists = _distributions(configs, _space_from_meta(meta))
     if not dists or len(configs) < 3:
@@ -99,8 +107,13 @@ def cell_importance(reports: pd.DataFrame, meta: dict, direction: str,
 
 
 def parameter_importance(results: Results,
-                         prefer: Sequence[str] = IMPORTANCE_PREFERRED) -> Table:
-    """Optuna's importance evaluators on one cell per problem (random search preferred)."""
+                         prefer: Sequence[str] = IMPORTANCE_PREFERRED,
+                         max_trials: int | None = MAX_IMPORTANCE_TRIALS) -> Table:
+    """Optuna's importance evaluators on one cell per problem (random search preferred).
+
+    At most `max_trials` trials of the cell (the first ones; None: all), with a note where
+    a cell has more.
+    """
     import logging
 
     import optuna
@@ -116,7 +129,8 @@ def parameter_importance(results: Results,
         cell = order[0]
         reports = cell_reports(results, problem, cell.optimizer, cell.seed)
         try:
-            frame = cell_importance(reports, cell.meta, cell.direction, cell.max_step)
+            frame = cell_importance(reports, cell.meta, cell.direction, cell.max_step,
+                                    max_trials)
         except (ValueError, RuntimeError) as err:
             notes.append(f"`{problem}` ({cell.optimizer}, seed {cell.seed}): {err}")
             continue
@@ -127,6 +141,11 @@ def parameter_importance(results: Results,
         n = int(((reports.status != "failed") & (reports.step == (
             1 if cell.max_step is None or pd.isna(cell.max_step) else cell.max_step)))
                 .groupby(reports.trial).any().sum())
+        if max_trials is not None and n > max_trials:
+            notes.append(f"`{problem}`: the first {max_trials} of the {n} full-fidelity "
+                         f"trials of {cell.optimizer}/seed={cell.seed} (fANOVA's cost grows "
+                         "with the square of the trials).")
+            n = max_trials
         for r in frame.itertuples():
             rows.append({"problem": problem, "cell": f"{cell.optimizer}/seed={cell.seed}",
                          "trials": n, "param": r.param, "PED-ANOVA": r.ped_anova,
