@@ -67,24 +67,35 @@ def anytime_curves(results: Results, axis: str = "cum_units", n_points: int = 50
     """
     if axis not in AXES:
         raise ValueError(f"`axis` must be one of {', '.join(AXES)}, got {axis!r}.")
-    reports = results.reports
-    out = []
-    for problem, prob_rows in reports.groupby("problem", sort=True):
+    cells = results.cell_index()
+    if not cells:
+        return pd.DataFrame(columns=["problem", "optimizer", "seed", "x", "best_loss", "best"])
+    values = results.reports[axis].to_numpy(dtype=float)
+    losses = results.reports.best_loss.to_numpy(dtype=float)
+    problem_grids = {}
+    for problem in sorted({key[0] for key, _ in cells}):
         grid = (grids or {}).get(problem)
         if grid is None:
-            grid = budget_grid(float(prob_rows[axis].max()), n_points)
-        sign = results.sign(problem)
-        for (optimizer, seed), rows in prob_rows.groupby(["optimizer", "seed"], sort=True):
-            # wall/virtual time can tie; cum_units is non-decreasing in recorded order.
-            x = np.maximum.accumulate(rows[axis].to_numpy(dtype=float))
-            best = sample_step(x, rows.best_loss.to_numpy(dtype=float), grid)
-            out.append(pd.DataFrame({
-                "problem": problem, "optimizer": optimizer, "seed": int(seed), "x": grid,
-                "best_loss": best, "best": sign * best,
-            }))
-    if not out:
-        return pd.DataFrame(columns=["problem", "optimizer", "seed", "x", "best_loss", "best"])
-    return pd.concat(out, ignore_index=True)
+            top = max(np.nanmax(values[rows]) for key, rows in cells if key[0] == problem)
+            grid = budget_grid(float(top), n_points)
+        problem_grids[problem] = np.asarray(grid)
+    columns: dict[str, list] = {"problem": [], "optimizer": [], "seed": [], "x": [],
+                                "best_loss": [], "best": []}
+    # One pass over the cells with numpy only; the frame is built once at the end.
+    for (problem, optimizer, seed), rows in cells:
+        grid = problem_grids[problem]
+        # wall/virtual time can tie; cum_units is non-decreasing in recorded order.
+        x = np.maximum.accumulate(values[rows])
+        best = sample_step(x, losses[rows], grid)
+        n = grid.size
+        columns["problem"].extend([problem] * n)
+        columns["optimizer"].extend([optimizer] * n)
+        columns["seed"].append(np.full(n, int(seed), dtype=np.int64))
+        columns["x"].append(grid)
+        columns["best_loss"].append(best)
+        columns["best"].append(results.sign(problem) * best)
+    return pd.DataFrame({k: v if k in ("problem", "optimizer") else np.concatenate(v)
+                         for k, v in columns.items()})
 
 
 def bootstrap_ci(values: Sequence[float], n_boot: int = 1000, level: float = 0.95,
@@ -113,6 +124,25 @@ def _bootstrap(matrix: np.ndarray, n_boot: int, level: float,
         return (np.nanquantile(means, alpha, axis=1), np.nanquantile(means, 1.0 - alpha, axis=1))
 
 
+def _by_x_and_seed(group: pd.DataFrame, value: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return the sorted x values and the matrix x × seed (sorted) of `value`, NaN if absent.
+
+    A curve has one value per (x, seed), so the matrix is filled directly; anything else
+    (repeated points, NaN x) goes through `pivot_table`, which keeps the first value.
+    """
+    x, seed = group.x.to_numpy(), group.seed.to_numpy()
+    xs, xi = np.unique(x, return_inverse=True)
+    seeds, si = np.unique(seed, return_inverse=True)
+    cell = xi * seeds.size + si
+    if np.isnan(xs.astype(float)).any() or np.unique(cell).size != cell.size:
+        wide = group.pivot_table(index="x", columns="seed", values=value, dropna=False,
+                                 aggfunc="first").sort_index()
+        return wide.index.to_numpy(), wide.to_numpy(dtype=float)
+    m = np.full((xs.size, seeds.size), np.nan)
+    m[xi, si] = group[value].to_numpy(dtype=float)
+    return xs, m
+
+
 def aggregate(curves: pd.DataFrame, value: str = "best", n_boot: int = 1000,
               seed: int = 0, level: float = 0.95) -> pd.DataFrame:
     """Across seeds, per (problem, optimizer, x): n, median, q25, q75, mean, ci_low, ci_high.
@@ -124,15 +154,13 @@ def aggregate(curves: pd.DataFrame, value: str = "best", n_boot: int = 1000,
     """
     out = []
     for (problem, optimizer), group in curves.groupby(["problem", "optimizer"], sort=True):
-        wide = group.pivot_table(index="x", columns="seed", values=value, dropna=False,
-                                 aggfunc="first").sort_index()
-        m = wide.to_numpy(dtype=float)
+        xs, m = _by_x_and_seed(group, value)
         n = (~np.isnan(m)).sum(axis=1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # points with no seed yet
             low, high = _bootstrap(m, n_boot, level, np.random.default_rng(seed))
             frame = pd.DataFrame({
-                "problem": problem, "optimizer": optimizer, "x": wide.index.to_numpy(),
+                "problem": problem, "optimizer": optimizer, "x": xs,
                 "n": n, "median": np.nanmedian(m, axis=1),
                 "q25": np.nanquantile(m, 0.25, axis=1), "q75": np.nanquantile(m, 0.75, axis=1),
                 "mean": np.nanmean(m, axis=1), "ci_low": low, "ci_high": high,

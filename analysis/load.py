@@ -5,29 +5,35 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from benchmarks.schema import CELL_COLUMNS, COLUMNS, METADATA_KEY, SCHEMA_VERSION
 
 __all__ = [
-    "CELL_KEYS",
-    "EXPECTED_COLUMNS",
+    "ANALYSIS_COLUMNS",
     "METADATA_KEY",
     "SCHEMA_VERSION",
     "Reference",
     "Results",
     "SchemaError",
     "load_results",
+    "cell_reports",
     "problem_references",
 ]
 
-EXPECTED_COLUMNS = COLUMNS
-CELL_KEYS = CELL_COLUMNS
+#: The columns the report's tables and figures read from every cell; the per-trial JSON
+#: (`config`, `metrics`), `error` and `optimizer_time` are left on disk (the few tables that
+#: need `config` read it from their one cell's file with `cell_reports`).
+ANALYSIS_COLUMNS = tuple(c for c in COLUMNS
+                         if c not in ("config", "metrics", "error", "optimizer_time"))
 
 
 class SchemaError(ValueError):
@@ -56,18 +62,54 @@ class Results:
 
     reports: pd.DataFrame
     cells: pd.DataFrame
+    # Derived once per loaded study (tables and figures ask for the same things many times);
+    # the frames above are not meant to change after loading.
+    _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def directions(self) -> dict[str, str]:
         """Problem name -> "minimize" / "maximize"."""
-        return dict(zip(self.cells.problem, self.cells.direction, strict=True))
+        if "directions" not in self._cache:
+            self._cache["directions"] = dict(zip(self.cells.problem, self.cells.direction,
+                                                 strict=True))
+        return dict(self._cache["directions"])
 
     def sign(self, problem: str) -> float:
         """+1 for a minimized problem, -1 for a maximized one (value = sign * loss)."""
-        return 1.0 if self.directions()[problem] == "minimize" else -1.0
+        if "directions" not in self._cache:
+            self.directions()
+        return 1.0 if self._cache["directions"][problem] == "minimize" else -1.0
 
     def max_steps(self) -> dict[str, int | None]:
         """Problem name -> maximum fidelity step (None for single-fidelity problems)."""
         return dict(zip(self.cells.problem, self.cells.max_step, strict=True))
+
+    def rows(self, problem: str, optimizer: str | None = None) -> pd.DataFrame:
+        """Return the reports of one problem (and optimizer), in recorded order.
+
+        The same frame as filtering `reports` on those columns, found through an index
+        built once instead of a scan of every report per call.
+        """
+        key = "rows_po" if optimizer is not None else "rows_p"
+        if key not in self._cache:
+            by = ["problem", "optimizer"] if optimizer is not None else "problem"
+            self._cache[key] = self.reports.groupby(by, sort=False).indices
+        found = self._cache[key].get((problem, optimizer) if optimizer is not None
+                                     else problem)
+        return self.reports.iloc[found if found is not None else []]
+
+    def cell_index(self) -> list[tuple[tuple[str, str, int], np.ndarray]]:
+        """Each cell's key (problem, optimizer, seed) and row positions, in key order.
+
+        Built once per loaded study; curves and final values walk the cells through it.
+        """
+        if "cell_index" not in self._cache:
+            groups = self.reports.groupby(["problem", "optimizer", "seed"], sort=False).indices
+            self._cache["cell_index"] = sorted(groups.items(), key=lambda kv: kv[0])
+        return self._cache["cell_index"]
+
+    def optimizers_on(self, problem: str) -> set[str]:
+        """Optimizers with at least one cell on `problem`."""
+        return set(self.cells.optimizer[self.cells.problem == problem])
 
     def subset(self, problems: Iterable[str] | None = None,
                optimizers: Iterable[str] | None = None) -> Results:
@@ -85,8 +127,12 @@ class Results:
         return Results(self.reports[rmask], self.cells[cmask])
 
 
-def load_results(paths: str | Path | Iterable[str | Path]) -> Results:
+def load_results(paths: str | Path | Iterable[str | Path],
+                 columns: Iterable[str] | None = None) -> Results:
     """Read every cell file under one or several study folders (or the files themselves).
+
+    `columns` restricts the reports to those schema columns (the cell keys always come);
+    by default all of them are read.
 
     Raises:
         FileNotFoundError: a path does not exist or holds no cell files.
@@ -107,23 +153,31 @@ def load_results(paths: str | Path | Iterable[str | Path]) -> Results:
             files.extend(found)
         else:
             raise FileNotFoundError(f"results path {str(path)!r} does not exist.")
-    frames, cells = [], []
+    wanted = _columns(columns)
+    tables, cells = [], []
     for file in files:
-        meta = read_metadata(file)
-        table = pq.read_table(file)
-        missing = [c for c in EXPECTED_COLUMNS if c not in table.column_names]
+        parquet = pq.ParquetFile(file)
+        meta = _checked_metadata(file, parquet.schema_arrow.metadata)
+        missing = [c for c in COLUMNS if c not in parquet.schema_arrow.names]
         if missing:
             raise SchemaError(
                 f"{file} misses the column(s) {', '.join(missing)} of schema version "
                 f"{SCHEMA_VERSION}; it was not written by a compatible hpo-arena."
             )
-        frame = table.select(list(EXPECTED_COLUMNS)).to_pandas()
-        frames.append(frame)
-        cells.append(_cell_row(file, meta, frame))
-    reports = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=list(EXPECTED_COLUMNS))
-    cell_frame = pd.DataFrame(cells).sort_values(list(CELL_KEYS), ignore_index=True)
-    duplicated = cell_frame.duplicated(list(CELL_KEYS))
+        table = parquet.read(columns=wanted)
+        tables.append(table)
+        cells.append(_cell_row(file, meta, table))
+    # One conversion of all cells at once: the same frame as concatenating each file's,
+    # without a pandas frame per file.
+    if tables:
+        combined = pa.concat_tables(tables, promote_options="permissive")
+        tables.clear()  # self_destruct frees each Arrow column once converted: one copy held
+        reports = combined.to_pandas(self_destruct=True, split_blocks=True)
+        del combined
+    else:
+        reports = pd.DataFrame(columns=wanted)
+    cell_frame = pd.DataFrame(cells).sort_values(list(CELL_COLUMNS), ignore_index=True)
+    duplicated = cell_frame.duplicated(list(CELL_COLUMNS))
     if duplicated.any():
         row = cell_frame[duplicated].iloc[0]
         raise ValueError(
@@ -133,9 +187,40 @@ def load_results(paths: str | Path | Iterable[str | Path]) -> Results:
     return Results(reports, cell_frame)
 
 
+def cell_reports(results: Results, problem: str, optimizer: str, seed: int) -> pd.DataFrame:
+    """Return one cell's reports with every column, read from its file if not loaded.
+
+    For the tables that need what `ANALYSIS_COLUMNS` leaves on disk (`config`).
+    """
+    if all(c in results.reports.columns for c in COLUMNS):
+        rows = results.rows(problem, optimizer)
+        return rows[rows.seed == seed]
+    cells = results.cells
+    path = cells.path[(cells.problem == problem) & (cells.optimizer == optimizer)
+                      & (cells.seed == seed)]
+    return pd.concat([pq.read_table(p, columns=list(COLUMNS)).to_pandas() for p in path],
+                     ignore_index=True)
+
+
+def _columns(columns: Iterable[str] | None) -> list[str]:
+    if columns is None:
+        return list(COLUMNS)
+    columns = set(columns)
+    unknown = sorted(columns - set(COLUMNS))
+    if unknown:
+        raise ValueError(f"`columns` must be schema columns; {', '.join(unknown)} are not "
+                         f"(the schema has {', '.join(COLUMNS)}).")
+    return [c for c in COLUMNS if c in columns or c in CELL_COLUMNS
+            or c in ("cum_units", "wall_time")]
+
+
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """Return the hpo-arena metadata of one cell file, after checking its schema version."""
-    meta = pq.read_schema(path).metadata or {}
+    return _checked_metadata(path, pq.read_schema(path).metadata)
+
+
+def _checked_metadata(path: str | Path, meta: Mapping[bytes, bytes] | None) -> dict[str, Any]:
+    meta = meta or {}
     if METADATA_KEY not in meta:
         raise SchemaError(f"{path} has no hpo-arena metadata; it was not written by hpo-arena.")
     data = json.loads(meta[METADATA_KEY])
@@ -148,25 +233,31 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _cell_row(path: Path, meta: Mapping[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
+def _cell_row(path: Path, meta: Mapping[str, Any], table: pa.Table) -> dict[str, Any]:
     info = meta.get("problem_info") or {}
     direction = info.get("direction")
     if direction not in ("minimize", "maximize"):
         raise SchemaError(f"{path}: `problem_info.direction` must be minimize or maximize, "
                           f"got {direction!r}.")
     fidelity = info.get("fidelity")
-    first = frame.iloc[0] if len(frame) else None
+    n = table.num_rows
+
+    def first(column: str, default: Any) -> Any:
+        return meta.get(column, table.column(column)[0].as_py() if n else default)
+
     return {
-        "study": meta.get("study", None if first is None else first.study),
-        "problem": meta.get("problem", None if first is None else first.problem),
-        "optimizer": meta.get("optimizer", None if first is None else first.optimizer),
-        "seed": int(meta.get("seed", -1 if first is None else first.seed)),
+        "study": first("study", None),
+        "problem": first("problem", None),
+        "optimizer": first("optimizer", None),
+        "seed": int(first("seed", -1)),
         "direction": direction,
         "optimum": info.get("optimum"),
         "max_step": None if not fidelity else int(fidelity["max"]),
         "min_step": None if not fidelity else int(fidelity["min"]),
-        "wall_time": float(meta.get("wall_time", frame.wall_time.max() if len(frame) else 0.0)),
-        "cum_units": int(frame.cum_units.iloc[-1]) if len(frame) else 0,
+        "wall_time": float(meta["wall_time"] if "wall_time" in meta
+                           else pc.max(table.column("wall_time")).as_py() if n
+                           else 0.0),
+        "cum_units": int(table.column("cum_units")[-1].as_py()) if n else 0,
         "stop_reason": meta.get("stop_reason"),
         "path": str(path),
         "meta": dict(meta),

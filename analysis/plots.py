@@ -13,8 +13,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from analysis.curves import aggregate, anytime_curves  # noqa: E402
-from analysis.load import Results  # noqa: E402
+from analysis.load import Results, cell_reports  # noqa: E402
 from analysis.stats import final_values  # noqa: E402
+from analysis.tables.families import PBT_OPTIMIZERS  # noqa: E402
 
 __all__ = [
     "plot_anytime",
@@ -155,7 +156,7 @@ def pbt_schedule(cell: pd.DataFrame, trial: int) -> pd.DataFrame:
 
 
 def plot_pbt_schedules(results: Results, folder: Path,
-                       optimizers: tuple[str, ...] = ("pbt", "ray_pbt")) -> list[Path]:
+                       optimizers: tuple[str, ...] = PBT_OPTIMIZERS) -> list[Path]:
     """For each PBT cell of the lowest seed: the incumbent's hyperparameters over steps."""
     folder.mkdir(parents=True, exist_ok=True)
     finals = final_values(results)
@@ -163,9 +164,7 @@ def plot_pbt_schedules(results: Results, folder: Path,
     for (problem, optimizer), f in finals[finals.optimizer.isin(optimizers)].groupby(
             ["problem", "optimizer"], sort=True):
         first = f.sort_values("seed").iloc[0]
-        cell = results.reports[(results.reports.problem == problem)
-                               & (results.reports.optimizer == optimizer)
-                               & (results.reports.seed == first.seed)]
+        cell = cell_reports(results, problem, optimizer, first.seed)
         sched = pbt_schedule(cell, int(first.incumbent_trial))
         params = sorted(set(sched.param))
         if not params:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.load import Results, SchemaError, load_results
+from analysis.load import ANALYSIS_COLUMNS, Results, SchemaError, load_results
 from analysis.plots import (
     plot_anytime,
     plot_cd_diagram,
@@ -25,8 +25,8 @@ from analysis.plots import (
     plot_pbt_schedules,
     plot_rank_over_budget,
 )
-from analysis.stats import friedman_nemenyi
-from analysis.tables import Table, all_tables, block_losses, cd_selection, rank_over_budget
+from analysis.stats import block_losses, cd_selection, friedman_nemenyi, rank_over_budget
+from analysis.tables import Table, all_tables
 
 __all__ = ["build_report", "main"]
 
@@ -37,7 +37,7 @@ USAGE = "usage: python -m analysis.report results/<study> [results/<other study>
 
 def build_report(paths: Sequence[str | Path], out_dir: str | Path | None = None) -> Path:
     """Load the studies, write tables, figures and report.md; return report.md's path."""
-    results = load_results(paths)
+    results = load_results(paths, columns=ANALYSIS_COLUMNS)
     out = Path(out_dir) if out_dir is not None else Path(paths[0])
     tables = all_tables(results)
     table_dir, fig_dir = out / "tables", out / "figures"

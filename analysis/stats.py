@@ -1,4 +1,4 @@
-"""Statistics over cells: final values, regret, ranks with ties, Wilcoxon + Holm, Nemenyi CD."""
+"""Statistics over cells: final values, regret, ranks (final, over budget), Wilcoxon + Holm, CD."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis.load import Reference, Results
+from analysis.curves import anytime_curves
+from analysis.load import Reference, Results, problem_references
 
 __all__ = [
     "average_ranks",
+    "block_losses",
+    "cd_selection",
     "final_values",
     "friedman_nemenyi",
     "holm",
@@ -21,6 +24,7 @@ __all__ = [
     "nemenyi_cd",
     "normalized_regret",
     "pairwise_wilcoxon",
+    "rank_over_budget",
     "rank_rows",
 ]
 
@@ -36,18 +40,27 @@ def final_values(results: Results) -> pd.DataFrame:
     if cached is not None:
         return cached.copy()
     rows = []
-    for (problem, optimizer, seed), r in results.reports.groupby(
-            ["problem", "optimizer", "seed"], sort=True):
+    reports = results.reports
+    # numpy columns walked cell by cell: a pandas frame per cell costs more than its work
+    failed = (reports.status == "failed").to_numpy()
+    column = {c: reports[c].to_numpy(dtype=float)
+              for c in ("best_loss", "loss", "test_value", "true_value", "wall_time")}
+    trials = reports.trial.to_numpy()
+    cum_units = reports.cum_units.to_numpy()
+    for (problem, optimizer, seed), at in results.cell_index():
         sign = results.sign(problem)
-        ok = r[r.status != "failed"]
-        best_loss = float(r.best_loss.iloc[-1]) if r.best_loss.notna().any() else np.nan
+        ok = at[~failed[at]]
+        best = column["best_loss"][at]
+        best_loss = float(best[-1]) if (~np.isnan(best)).any() else np.nan
         if len(ok) and not np.isnan(best_loss):
             # the first report that reached the final incumbent holds its test value
-            inc = ok[ok.loss <= best_loss].iloc[0]
-            test, true, inc_trial = inc.test_value, inc.true_value, int(inc.trial)
+            inc = ok[column["loss"][ok] <= best_loss][0]
+            test, true = column["test_value"][inc], column["true_value"][inc]
+            inc_trial = int(trials[inc])
         else:
             test = true = np.nan
             inc_trial = -1
+        wall = column["wall_time"][at]
         rows.append({
             "problem": problem, "optimizer": optimizer, "seed": int(seed),
             "best_loss": best_loss, "best": sign * best_loss,
@@ -58,10 +71,10 @@ def final_values(results: Results) -> pd.DataFrame:
             "test_value": np.nan if test is None else float(test),
             "true_value": np.nan if true is None else float(true),
             "incumbent_trial": inc_trial,
-            "n_trials": int(r.trial.nunique()),
-            "n_failed": int((r.status == "failed").sum()),
-            "units": int(r.cum_units.iloc[-1]),
-            "wall_time": float(r.wall_time.max()),
+            "n_trials": len(np.unique(trials[at])),
+            "n_failed": int(failed[at].sum()),
+            "units": int(cum_units[at][-1]),
+            "wall_time": float(np.nanmax(wall)) if (~np.isnan(wall)).any() else np.nan,
         })
     frame = pd.DataFrame(rows, columns=_FINAL_COLUMNS)
     results.__dict__["_final_values"] = frame
@@ -178,3 +191,70 @@ def friedman_nemenyi(table: pd.DataFrame, alpha: float = 0.05) -> Mapping[str, o
         p = np.nan
     return {"ranks": ranks.sort_values(), "n": n, "k": k, "friedman_p": p,
             "cd": nemenyi_cd(k, n, alpha) if k >= 2 and n >= 1 else np.nan}
+
+
+def rank_over_budget(results: Results, n_points: int = 20) -> pd.DataFrame:
+    """Mean rank of each optimizer at budget fractions 1/n..1 of each problem's units.
+
+    Per problem and seed, optimizers are ranked by incumbent loss at each fraction of the
+    problem's largest cell budget (an optimizer with no observation yet ranks last, ties
+    share the average rank); ranks are averaged over seeds and problems. Computed once per
+    loaded `results` (the report's table and figure share it); callers get a copy.
+    """
+    cached = results._cache.get(("rank_over_budget", n_points))
+    if cached is not None:
+        return cached.copy()
+    empty = pd.DataFrame(columns=["fraction", "optimizer", "rank"])
+    curves = anytime_curves(results, "cum_units", grids={
+        p: np.linspace(1.0 / n_points, 1.0, n_points) * float(top)
+        for p, top in results.reports.groupby("problem").cum_units.max().items()})
+    if curves.empty:
+        return empty
+    curves["fraction"] = curves.groupby("problem").x.transform(lambda x: x / x.max())
+    curves["fraction"] = curves.fraction.round(6)
+    # Rank within each (problem, seed, fraction) block of two or more optimizers, the blocks
+    # in key order and each block's rows in curve (optimizer) order, as a loop over the
+    # sorted groups would; the mean below then adds the same numbers in the same order.
+    keys = ["problem", "seed", "fraction"]
+    curves = curves.sort_values(keys, kind="stable", ignore_index=True)
+    curves = curves[curves.groupby(keys).optimizer.transform("nunique") >= 2]
+    if curves.empty:
+        return empty
+    ranks = pd.DataFrame({
+        "fraction": curves.fraction.to_numpy(), "optimizer": curves.optimizer.to_numpy(),
+        "rank": curves.best_loss.fillna(np.inf).groupby([curves[k] for k in keys])
+        .rank(method="average").to_numpy()})
+    out = ranks.groupby(["fraction", "optimizer"], as_index=False)["rank"].mean()
+    results._cache[("rank_over_budget", n_points)] = out
+    return out.copy()
+
+
+def block_losses(results: Results) -> pd.DataFrame:
+    """Return rows (problem, seed) × optimizer columns of final normalized regret.
+
+    Problems without a reference contribute their raw final loss.
+    """
+    refs = problem_references(results)
+    finals = final_values(results)
+    finals["score"] = [
+        normalized_regret(r.regret_loss, refs.get(r.problem), results.sign(r.problem))
+        if refs.get(r.problem) is not None else r.best_loss
+        for r in finals.itertuples()]
+    return finals.pivot_table(index=["problem", "seed"], columns="optimizer", values="score")
+
+
+def cd_selection(per_problem: pd.DataFrame, min_problems: int = 3) -> pd.DataFrame:
+    """Return the largest complete block of problems × optimizers for a CD diagram.
+
+    Maximizes the block's size with at least `min_problems` problems and 2 optimizers.
+    """
+    best, best_size = pd.DataFrame(), 0
+    problems = list(per_problem.index)
+    for n in range(len(problems), min_problems - 1, -1):
+        for subset in itertools.combinations(problems, n):
+            block = per_problem.loc[list(subset)].dropna(axis=1)
+            if block.shape[1] >= 2 and block.size > best_size:
+                best, best_size = block, block.size
+        if len(problems) > 12:  # subsets explode; the full set and one size less suffice
+            break
+    return best

@@ -6,7 +6,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analysis.load import SchemaError, load_results, problem_references
+from analysis.load import (
+    ANALYSIS_COLUMNS,
+    SchemaError,
+    cell_reports,
+    load_results,
+    problem_references,
+)
 from tests.analysis_tests.cells import write_test_cell
 
 
@@ -19,6 +25,34 @@ def test_loads_reports_and_cells(tmp_path):
     assert list(res.cells.seed) == [0, 1]
     assert res.directions() == {"p": "minimize"}
     assert res.cells.cum_units.tolist() == [1, 2]
+
+
+def _three_cells(root):
+    for problem, optimizer, seed in (("p", "random", 0), ("p", "tpe", 0), ("q", "random", 1)):
+        write_test_cell(root, problem, optimizer, seed,
+                        [dict(trial=t, value=float(t + seed)) for t in range(3)])
+    return root / "s"
+
+
+def test_rows_and_cell_reports_match_filtering_every_report(tmp_path):
+    study = _three_cells(tmp_path)
+    full = load_results(study)
+    lean = load_results(study, columns=ANALYSIS_COLUMNS)
+    assert "config" in full.reports and "config" not in lean.reports
+    for problem, optimizer in (("p", "random"), ("p", "tpe"), ("q", "random"), ("q", "tpe")):
+        mask = (full.reports.problem == problem) & (full.reports.optimizer == optimizer)
+        assert full.rows(problem, optimizer).equals(full.reports[mask])
+        assert full.rows(problem).equals(full.reports[full.reports.problem == problem])
+    from_file = cell_reports(lean, "p", "tpe", 0)
+    in_memory = cell_reports(full, "p", "tpe", 0)
+    assert from_file.config.tolist() == in_memory.config.tolist() == [
+        json.dumps({"x": float(t)}) for t in range(3)]
+    assert from_file.value.tolist() == in_memory.value.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_unknown_columns_are_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="`columns` must be schema columns; bogus are not"):
+        load_results(_three_cells(tmp_path), columns=["loss", "bogus"])
 
 
 def _rewrite(path, table, meta):

@@ -210,6 +210,27 @@ def test_importance_finds_the_parameter_that_matters(tmp_path):
     assert set(frame.index) == {"x", "n", "kind"}
 
 
+def test_importance_uses_the_first_trials_of_a_large_cell(tmp_path):
+    rng = np.random.default_rng(1)
+    space = ["Float(name='x', low=0.0, high=1.0, log=False, condition=None)",
+             "Float(name='y', low=0.0, high=1.0, log=False, condition=None)"]
+    reps = []
+    for t in range(40):
+        x, y = float(rng.uniform()), float(rng.uniform())
+        reps.append(dict(trial=t, value=x + 0.3 * y, config={"x": x, "y": y}))
+    write_test_cell(tmp_path / "all", "imp", "random", 0, reps, space=space)
+    write_test_cell(tmp_path / "first", "imp", "random", 0, reps[:25], space=space)
+    capped = parameter_importance(load_results(tmp_path / "all" / "s"), max_trials=25)
+    first = parameter_importance(load_results(tmp_path / "first" / "s"), max_trials=25)
+    whole = parameter_importance(load_results(tmp_path / "all" / "s"), max_trials=None)
+    pd.testing.assert_frame_equal(capped.frame, first.frame)
+    assert capped.frame.trials.tolist() == [25, 25]
+    assert "the first 25 of the 40 full-fidelity trials" in capped.notes[0]
+    assert not first.notes and not whole.notes
+    assert whole.frame.trials.tolist() == [40, 40]
+    assert not np.allclose(whole.frame.fANOVA, capped.frame.fANOVA)
+
+
 def test_tables_survive_a_study_without_their_runs(tmp_path):
     write_test_cell(tmp_path, "p", "random", 0, [dict(trial=0, value=1.0)])
     tables = all_tables(load_results(tmp_path / "s"))
