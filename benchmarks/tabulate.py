@@ -33,20 +33,19 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from problems.base import config_key
 from problems.table_format import (
     DESIGN,
-    FIXED_COLUMNS,
     META_NAME,
     TABLES_DIR,
     chunk_name,
     chunk_ranges,
     data_hash,
     design_configs,
+    rows_to_arrow,
     space_to_dict,
 )
 
@@ -297,33 +296,6 @@ def collect_block(conf: Mapping[str, Any], configs: Mapping[int, Mapping[str, An
             "wall_seconds": time.perf_counter() - wall0}
 
 
-def to_arrow(rows: list[dict[str, Any]], metric_names: Sequence[str]) -> pa.Table:
-    """Rows as a typed Arrow table: ints int32 (seed int16), floats float32."""
-    extra = list(metric_names) + sorted(
-        {k for r in rows for k in r} - set(metric_names) - set(FIXED_COLUMNS))
-    clash = set(metric_names) & set(FIXED_COLUMNS)
-    if clash:
-        raise ValueError(f"metric names {sorted(clash)} clash with the table's own columns.")
-    arrays, names = [], []
-    for name in (*FIXED_COLUMNS, *extra):
-        values = [r.get(name) for r in rows]
-        if name == "config":
-            array = pa.array(values, pa.string())
-        elif name == "seed":
-            array = pa.array(values, pa.int16())
-        elif all(isinstance(v, int | np.integer) and not isinstance(v, bool)
-                 for v in values if v is not None):
-            array = pa.array(values, pa.int32())
-        elif all(isinstance(v, float | int | np.number) for v in values if v is not None):
-            array = pa.array(np.asarray([np.nan if v is None else v for v in values],
-                                        dtype=np.float32))
-        else:
-            array = pa.array(values)
-        arrays.append(array)
-        names.append(name)
-    return pa.Table.from_arrays(arrays, names=names)
-
-
 def write_chunk(out: Path, ids: Sequence[int], table: pa.Table, info: Mapping[str, Any]) -> Path:
     """Write ids ``ids[0]..ids[-1]`` atomically (temp file, then a link that never replaces)."""
     path = out / chunk_name(ids[0], ids[-1] + 1)
@@ -384,7 +356,7 @@ def run(plan: dict[str, Any], argv: Sequence[str]) -> int:
         ids = sorted(block)
         info = {"ids": [ids[0], ids[-1] + 1], "machine": entry["machine"], "finished": _now(),
                 "cpu_seconds": result["cpu_seconds"], "wall_seconds": result["wall_seconds"]}
-        write_chunk(out, ids, to_arrow(result["rows"], metric_names), info)
+        write_chunk(out, ids, rows_to_arrow(result["rows"], metric_names), info)
         done += len(ids)
         entry.update(ids_recorded=done, wall_seconds=round(time.perf_counter() - wall0, 1),
                      cpu_seconds=round(entry["cpu_seconds"] + result["cpu_seconds"], 1))

@@ -28,11 +28,12 @@ import hashlib
 import json
 import math
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from problems.space import Categorical, Float, SearchSpace
 
@@ -46,6 +47,7 @@ __all__ = [
     "data_hash",
     "design_configs",
     "read_meta",
+    "rows_to_arrow",
     "space_to_dict",
 ]
 
@@ -90,6 +92,33 @@ def design_configs(space: SearchSpace, ids: Iterable[int]) -> dict[int, dict[str
                 config[param.name] = param.from_unit(float(u))
         out[i] = config
     return out
+
+
+def rows_to_arrow(rows: list[dict[str, Any]], metric_names: Sequence[str]) -> pa.Table:
+    """Rows as a typed Arrow table: ints int32 (seed int16), floats float32."""
+    extra = list(metric_names) + sorted(
+        {k for r in rows for k in r} - set(metric_names) - set(FIXED_COLUMNS))
+    clash = set(metric_names) & set(FIXED_COLUMNS)
+    if clash:
+        raise ValueError(f"metric names {sorted(clash)} clash with the table's own columns.")
+    arrays, names = [], []
+    for name in (*FIXED_COLUMNS, *extra):
+        values = [r.get(name) for r in rows]
+        if name == "config":
+            array = pa.array(values, pa.string())
+        elif name == "seed":
+            array = pa.array(values, pa.int16())
+        elif all(isinstance(v, int | np.integer) and not isinstance(v, bool)
+                 for v in values if v is not None):
+            array = pa.array(values, pa.int32())
+        elif all(isinstance(v, float | int | np.number) for v in values if v is not None):
+            array = pa.array(np.asarray([np.nan if v is None else v for v in values],
+                                        dtype=np.float32))
+        else:
+            array = pa.array(values)
+        arrays.append(array)
+        names.append(name)
+    return pa.Table.from_arrays(arrays, names=names)
 
 
 def space_to_dict(space: SearchSpace) -> dict[str, dict[str, Any]]:

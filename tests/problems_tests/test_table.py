@@ -215,3 +215,19 @@ def test_a_single_fidelity_table_answers_at_step_one(tmp_path):
     assert problem.fidelity is None and problem.direction == "minimize"
     (report,) = problem.trial(problem.table.configs[2], 0).advance()
     assert (report.step, report.units, report.metrics["table_id"]) == (1, 1, 2)
+
+
+def test_a_study_on_a_missing_table_is_refused_before_any_compute(folder, tmp_path, capsys):
+    from benchmarks.run import main as run
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "table.json").write_text((folder / "table.json").read_text())
+    for table, message in (("rf", "`table` 'rf' is not a recorded table; shipped tables are "),
+                           (str(empty), "has no recorded chunk yet.")):
+        code = run(["problem=lgbm_table", f"problem.table={table}", "optimizer=random",
+                    f"results_dir={tmp_path / 'r'}"])
+        assert code == 2
+        err = capsys.readouterr().err
+        assert "problem `lgbm_table`: " in err and message in err
+    assert not (tmp_path / "r").exists()
