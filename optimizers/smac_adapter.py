@@ -23,6 +23,7 @@ from smac.runhistory.enumerations import StatusType
 
 from optimizers._configspace import configspace, decode
 from optimizers._rungs import check_count, check_fidelity_bounds, check_flag
+from optimizers._smac_order import install
 from optimizers.base import Job, JobKind, Optimizer, Status
 from problems.base import Direction, Fidelity
 from problems.space import SearchSpace
@@ -33,6 +34,8 @@ FACADES: dict[str, type[AbstractFacade]] = {
     "hpo": HyperparameterOptimizationFacade,
     "blackbox": BlackBoxFacade,
 }
+
+install()  # SMAC's local search in its documented order, independent of PYTHONHASHSEED
 
 #: The facade's components a conf may set, each built by the facade's own
 #: ``get_<component>(scenario, **arguments)``, the way SMAC's documentation customizes one.

@@ -27,6 +27,9 @@ NAMES = sorted(p.stem for p in (CONF_DIR / "optimizer").glob("*.yaml"))
 #: Optimizers whose proposals do not depend on the seed at all.
 SEED_FREE = {"grid", "grid_rf_chapter"}
 TIMING = ("wall_time", "optimizer_time")
+#: Confs whose proposals cost seconds each (SMAC's GP refits its kernel with 10 restarts per
+#: proposal): checked here with -m slow; test_smac_adapter.py checks them in the default suite.
+SLOW = {"smac_bb"}
 
 
 def _marks(name: str) -> list:
@@ -36,6 +39,8 @@ def _marks(name: str) -> list:
         # Real Tune runs cost seconds each: the Ray Tune confs have their own tests in the
         # default suite (test_ray_tune_adapter.py); here they run with -m slow.
         return [pytest.mark.ray, pytest.mark.slow]
+    if name in SLOW:
+        return [pytest.mark.slow]
     return []
 
 
