@@ -21,7 +21,10 @@ from ConfigSpace import Configuration
 from smac.acquisition.maximizer.local_search import LocalSearch
 from smac.utils.configspace import convert_configurations_to_array
 
-__all__ = ["install"]
+__all__ = ["ORIGINAL", "install"]
+
+#: SMAC's own method, kept for the tests that compare the two.
+ORIGINAL = LocalSearch._get_init_points_from_previous_configs
 
 
 def _init_points_in_documented_order(

@@ -26,9 +26,12 @@ from mixed_problems import (
     trial_configs,
 )
 from smac import BlackBoxFacade, HyperparameterOptimizationFacade, MultiFidelityFacade, Scenario
+from smac.acquisition.function import EI
+from smac.acquisition.maximizer.local_search import LocalSearch
 from smac.runhistory.enumerations import StatusType
 
 from optimizers._configspace import configspace, decode
+from optimizers._smac_order import ORIGINAL
 from optimizers.base import Status
 from optimizers.smac_adapter import SMACAdapter, SMACMultiFidelityAdapter
 from problems.base import Fidelity
@@ -77,7 +80,8 @@ def _raw_optimize(facade, target, n_trials: int, n_configs: int, seed: int, out:
 ])
 def test_proposals_equal_smac_optimize(name, facade, n_trials, n_configs, tmp_path):
     """Same seed, same objective: the adapter proposes what `facade.optimize()` evaluates,
-    which also shows the conf's pinned component arguments are SMAC's defaults."""
+    which also shows the conf's pinned component arguments are SMAC's defaults. (Both run
+    with `_smac_order`'s fix, which importing the adapter installs for the process.)"""
     problem, seed = MixedProblem(), 3
     seen = []
 
@@ -195,6 +199,19 @@ def test_space_translation_keeps_scales_types_and_conditions():
                    for k, v in values.items() if isinstance(space[k], Categorical))
         assert all(type(values[k]) is int for k in ("k", "width"))
         assert list(values) == [n for n in space.names if n in values]
+
+
+def test_local_search_start_points_keep_their_documented_order():
+    """SMAC 2.4.1 returns the start points as `list(set(...))`; the fix returns the same points,
+    first occurrences left to right."""
+    cs = _raw_mixed_space(0)
+    search = LocalSearch(cs, seed=0)
+    search._acquisition_function = EI()  # no model: only the additional points count
+    points = cs.sample_configuration(6)
+    additional = [(0.0, c) for c in [*points, points[2], points[0]]]
+    ours = search._get_init_points_from_previous_configs([], 6, additional)
+    assert ours == points
+    assert set(ORIGINAL(search, [], 6, additional)) == set(points)
 
 
 def test_cell_leaves_no_files_threads_processes_output_or_rng_change(tmp_path, monkeypatch,
