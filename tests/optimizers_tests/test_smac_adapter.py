@@ -76,7 +76,7 @@ def _raw_optimize(facade, target, n_trials: int, n_configs: int, seed: int, out:
 
 @pytest.mark.parametrize(("name", "facade", "n_trials", "n_configs"), [
     ("smac", HyperparameterOptimizationFacade, 12, 2),  # 10 proposals: two forest fits
-    ("smac_bb", BlackBoxFacade, 6, 3),
+    ("smac_bb", BlackBoxFacade, 5, 3),  # GP fits cost seconds each
 ])
 def test_proposals_equal_smac_optimize(name, facade, n_trials, n_configs, tmp_path):
     """Same seed, same objective: the adapter proposes what `facade.optimize()` evaluates,
@@ -127,7 +127,7 @@ def test_resume_charges_only_extra_steps_and_restart_retrains():
     trains each step of a trial once, retraining starts a new trial (with its parent)."""
     problem, runs = UnevenCurveProblem(), {}
     for resume in (True, False):
-        result = run_problem(problem, _conf("smac_mf", 4, resume=resume), seed=0, n_trials=20)
+        result = run_problem(problem, _conf("smac_mf", 4, resume=resume), seed=0, n_trials=14)
         cols, configs = result.columns, trial_configs(result)
         units: dict[int, int] = {}
         for t, u in zip(cols["trial"], cols["units"], strict=True):
@@ -171,9 +171,9 @@ def test_failures_are_told_as_the_worst_loss_so_far():
 
 
 def test_flaky_problem_with_three_workers_survives():
-    result = run_problem(FlakyProblem(), _conf("smac", 4), seed=0, n_trials=14, workers=3)
+    result = run_problem(FlakyProblem(), _conf("smac", 4), seed=0, n_trials=10, workers=3)
     assert "failed" in result.columns["status"]
-    assert len(set(result.columns["trial"])) == 14
+    assert len(set(result.columns["trial"])) == 10
 
 
 def test_space_translation_keeps_scales_types_and_conditions():
@@ -224,7 +224,7 @@ def test_cell_leaves_no_files_threads_processes_output_or_rng_change(tmp_path, m
     py_state = random.getstate()
     threads = threading.active_count()
     for name, problem in (("smac", NestedProblem()), ("smac_mf", UnevenCurveProblem())):
-        opt_seen = run_problem(problem, _conf(name, 3), seed=0, n_trials=12, workers=2)
+        opt_seen = run_problem(problem, _conf(name, 3), seed=0, n_trials=8, workers=2)
         assert opt_seen.columns["trial"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tmp"]  # no smac3_output/
     assert list((tmp_path / "tmp").iterdir()) == []  # the cells' SMAC folders are removed
