@@ -138,16 +138,17 @@ def test_resume_charges_only_extra_steps_and_restart_retrains():
         n_jobs = sum(st == "completed" for st in cols["status"])
         restarted = {t for t, p in zip(cols["trial"], cols["parent_trial"], strict=True)
                      if p is not None}
-        runs[resume] = (_jobs(result), sum(cols["units"]))
+        ends = [cum for cum, st in zip(cols["cum_units"], cols["status"], strict=True)
+                if st == "completed"]  # units spent when each job ended
+        runs[resume] = (_jobs(result), ends)
         if resume:
             assert n_jobs > len(units) and not restarted
         else:
             assert n_jobs == len(units) and restarted
-    jobs_resumed, units_resumed = runs[True]
-    jobs_retrained, units_retrained = runs[False]
+    (jobs_resumed, ends_resumed), (jobs_retrained, ends_retrained) = runs[True], runs[False]
     n = min(len(jobs_resumed), len(jobs_retrained))
     assert jobs_resumed[:n] == jobs_retrained[:n]
-    assert units_resumed < units_retrained
+    assert ends_resumed[n - 1] < ends_retrained[n - 1]  # the same jobs, fewer units
 
 
 def test_failures_are_told_as_the_worst_loss_so_far():
