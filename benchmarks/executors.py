@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 LIBRARIES = (
     "numpy", "scipy", "scikit-learn", "optuna", "cmaes", "greenlet", "hyperopt", "ray",
-    "lightgbm", "torch", "pandas", "pyarrow", "hydra-core", "omegaconf",
+    "lightgbm", "torch", "pandas", "pyarrow", "hydra-core", "omegaconf", "smac", "ConfigSpace",
 )
 
 

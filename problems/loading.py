@@ -43,6 +43,7 @@ ALLOWED_TARGETS = (
     "sklearn.",
     "lightgbm.",
     "torch.",
+    "smac.",
 )
 
 #: Keys of a problem or optimizer conf node that are not constructor arguments.

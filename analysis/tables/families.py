@@ -24,7 +24,7 @@ RANDOM_BASELINE = "random"
 GRID_OPTIMIZERS = ("grid_rf_chapter", "grid", "optuna_grid")
 FIDELITY_OPTIMIZERS = ("sha", "sha_restart", "asha", "asha_restart", "hyperband",
                        "ray_asha", "ray_hyperband", "optuna_asha", "optuna_hyperband",
-                       "multifidelity")
+                       "multifidelity", "smac_mf")
 #: Optimizers (by name prefix) whose units the SHA formula predicts (asha_savings' theory columns).
 SHA_THEORY_PREFIXES = ("sha", "asha")
 PRUNING_OPTIMIZERS = ("tpe_median", "optuna_asha", "optuna_hyperband")
@@ -32,7 +32,7 @@ PRUNING_OPTIMIZERS = ("tpe_median", "optuna_asha", "optuna_hyperband")
 PRUNING_BASELINES = ("tpe", "random")
 SAMPLER_OPTIMIZERS = ("random", "optuna_random", "tpe", "cmaes", "gp", "qmc", "hyperopt_tpe",
                       "hyperopt_random", "hyperopt_anneal", "gp_ei", "gp_ucb", "ray_random",
-                      "ray_optuna")
+                      "ray_optuna", "smac", "smac_bb")
 PBT_OPTIMIZERS = ("pbt", "ray_pbt")
 PBT_COMPARATORS = ("random", "asha", "ray_asha", "hyperband", "sha")
 #: The cell whose trials feed parameter importance: unbiased samples first.

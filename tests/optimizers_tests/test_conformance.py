@@ -28,6 +28,10 @@ NAMES = sorted(p.stem for p in (CONF_DIR / "optimizer").glob("*.yaml"))
 #: Optimizers whose proposals do not depend on the seed at all.
 SEED_FREE = {"grid", "grid_rf_chapter"}
 TIMING = ("wall_time", "optimizer_time")
+#: Confs whose model-based proposals cost seconds each (SMAC's GP refits its kernel with 10
+#: restarts per proposal): their 20-trial failing-trials case runs with -m slow (the other
+#: cases stay within the initial design); test_smac_adapter.py runs the GP by default.
+SLOW_TO_FAIL = {"smac_bb"}
 
 
 def _marks(name: str) -> list:
@@ -184,7 +188,9 @@ def test_conditional_space_uneven_costs_out_of_order(name):
     _check_rows(result, problem.space)
 
 
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=[*_marks(name), *([pytest.mark.slow] if name in SLOW_TO_FAIL else [])],
+                 id=name) for name in NAMES])
 def test_failing_trials_are_survived(name):
     _skip_if_bound(name)
     cfg = _compose(name, "branin")["optimizer"]
