@@ -1,0 +1,384 @@
+"""Problem conformance kit: the checks every ``conf/problem/*.yaml`` passes.
+
+Discovered, not listed: :func:`names` is the file names of ``conf/problem/`` (through
+:func:`problems.loading.problem_names`), so a new conf is checked by adding it. Each conf
+documents, beside its `problem` node, the facts the kit holds it to (a top-level
+``problem_facts`` node: not a setting, not part of a cell's identity)::
+
+    problem_facts:
+      units: steps                  # each report costs the steps trained since the last
+                                    # one (`one`: a single-fidelity evaluation costs 1)
+      clone_with_new_config: continues   # or `refused` (ValueError): what a clone given a
+                                    # changed hyperparameter (PBT's explore) does
+      paused_trial_mib: 20          # resident memory one paused trial holds, in MiB
+      paused_at: 10                 # (optional) the step it is measured at; default: the
+                                    # fidelity's minimum (ASHA's first rung), 1 without one
+      quick_settings: {max_rounds: 40}   # (optional) settings that make the behaviour
+                                    # checks cheap; the memory check uses the conf as it is
+      quick_params: {n_estimators: 50}   # (optional) fixed in the configurations the
+                                    # behaviour checks draw (cheap models)
+      cost_metrics: [seconds]       # (optional) metrics that, like units, count the cost
+                                    # since the trial's previous report (they add up
+                                    # instead of matching when a job is split)
+      memory_check: slow            # (optional) `slow`: the subprocess measurement runs
+                                    # only with -m slow (the default is `default`)
+
+Checks, each a function a test calls with a conf name: :func:`check_builds` (via
+:func:`problems.load`), :func:`check_deterministic`, :func:`check_incremental` (two jobs
+equal one), :func:`check_clone` (clone-then-continue equals continuing, and a clone with a
+changed configuration behaves as documented), :func:`check_units`, :func:`check_metrics`
+(``Problem.metric_names`` is exactly what reports record) and :func:`check_paused_memory`
+(fresh subprocess, `K_PAUSED` trials held, RSS growth per trial within 2x of the figure).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import problems
+from problems import loading
+from problems.base import Problem, Report
+from problems.space import Float
+
+__all__ = [
+    "K_PAUSED",
+    "MEMORY_FLOOR_MIB",
+    "ProblemFacts",
+    "cases",
+    "check_builds",
+    "check_clone",
+    "check_deterministic",
+    "check_incremental",
+    "check_metrics",
+    "check_paused_memory",
+    "check_problem",
+    "check_units",
+    "facts",
+    "names",
+    "quick_problem",
+    "run",
+    "same_reports",
+]
+
+REPO = Path(__file__).resolve().parents[2]
+#: Paused trials held in the memory measurement.
+K_PAUSED = 8
+#: RSS moves in pages and allocator chunks: growth per held trial below this (MiB) is
+#: noise, so a figure is within bounds if |measured - documented| is under it too.
+MEMORY_FLOOR_MIB = 0.02
+_UNITS = ("steps", "one")
+_CLONES = ("continues", "refused")
+
+
+@dataclass(frozen=True)
+class ProblemFacts:
+    """What a conf file documents about its problem (its ``problem_facts`` node)."""
+
+    name: str
+    conf: Mapping[str, Any]
+    units: str
+    clone_with_new_config: str
+    paused_trial_mib: float
+    paused_at: int | None = None
+    quick_settings: Mapping[str, Any] = field(default_factory=dict)
+    quick_params: Mapping[str, Any] = field(default_factory=dict)
+    cost_metrics: Sequence[str] = ()
+    memory_check: str = "default"
+
+
+def names() -> list[str]:
+    """Every problem conf (file names of ``conf/problem/``), found when called."""
+    return loading.problem_names()
+
+
+def facts(name: str) -> ProblemFacts:
+    """The composed conf and documented facts of ``conf/problem/<name>.yaml``.
+
+    Raises AssertionError naming the missing or bad key, so a new conf without its facts
+    fails the kit with what to add.
+    """
+    return _facts(str(loading.CONF_DIR), name)
+
+
+@functools.lru_cache(maxsize=64)
+def _facts(conf_dir: str, name: str) -> ProblemFacts:
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=conf_dir, version_base="1.3"):
+            cfg = loading.to_plain(compose(f"problem/{name}"))
+    finally:
+        GlobalHydra.instance().clear()
+    node = cfg.get("problem_facts")
+    where = f"conf/problem/{name}.yaml"
+    assert isinstance(node, Mapping), (
+        f"{where} must document `problem_facts` (units, clone_with_new_config, "
+        "paused_trial_mib): see tests/kits/problem_kit.py."
+    )
+    missing = [k for k in ("units", "clone_with_new_config", "paused_trial_mib") if k not in node]
+    assert not missing, f"{where}: `problem_facts` misses {', '.join(missing)}."
+    unknown = set(node) - {f for f in ProblemFacts.__dataclass_fields__ if f not in (
+        "name", "conf")}
+    assert not unknown, f"{where}: `problem_facts` has unknown keys {sorted(unknown)}."
+    got = ProblemFacts(name=name, conf=cfg["problem"], **node)
+    assert got.units in _UNITS, f"{where}: `problem_facts.units` must be one of {_UNITS}."
+    assert got.clone_with_new_config in _CLONES, (
+        f"{where}: `problem_facts.clone_with_new_config` must be one of {_CLONES}.")
+    assert got.memory_check in ("default", "slow"), (
+        f"{where}: `problem_facts.memory_check` must be default or slow.")
+    assert float(got.paused_trial_mib) >= 0, f"{where}: `paused_trial_mib` must be >= 0."
+    return got
+
+
+def cases() -> list[Any]:
+    """One pytest param per problem conf (id: the conf name)."""
+    return [pytest.param(name, id=name) for name in names()]
+
+
+def memory_cases() -> list[Any]:
+    """One pytest param per problem conf, marked slow where its facts say so."""
+    out = []
+    for name in names():
+        try:
+            slow = facts(name).memory_check == "slow"
+        except AssertionError:  # reported by the test itself
+            slow = False
+        out.append(pytest.param(name, id=name, marks=[pytest.mark.slow] if slow else []))
+    return out
+
+
+# -- running trials ----------------------------------------------------------------------
+def run(problem: Problem, config: Mapping[str, Any], seed: int,
+        *targets: int | None) -> list[Report]:
+    """Reports of one fresh trial advanced to each target in turn."""
+    trial = problem.trial(config, seed)
+    return [r for t in targets for r in trial.advance(t)]
+
+
+def same_reports(a: Sequence[Report], b: Sequence[Report]) -> bool:
+    """Identical steps, values, metrics and finality (units may differ where jobs split)."""
+    key = [(r.step, r.value, dict(r.metrics), r.final) for r in a]
+    return key == [(r.step, r.value, dict(r.metrics), r.final) for r in b]
+
+
+def quick_problem(name: str) -> Problem:
+    """The conf's problem built by :func:`problems.load` with its quick settings (one
+    instance per conf for the whole session: problems are immutable).
+    """
+    return _quick_problem(str(loading.CONF_DIR), name)
+
+
+@functools.lru_cache(maxsize=64)
+def _quick_problem(conf_dir: str, name: str) -> Problem:
+    return problems.load(name, **facts(name).quick_settings)
+
+
+def configs(problem: Problem, fixed: Mapping[str, Any] | None = None, n: int = 2,
+            seed: int = 0) -> list[dict[str, Any]]:
+    """`n` configurations drawn from the space with a seeded generator, `fixed`
+    parameters (a conf's `quick_params`) replacing the drawn values.
+    """
+    rng = np.random.default_rng(seed)
+    return [{**problem.space.sample(rng), **(fixed or {})} for _ in range(n)]
+
+
+def _targets(problem: Problem) -> tuple[int, int]:
+    """A split point `a` off the report grid (where one exists) and the end `b`."""
+    fid = problem.fidelity
+    if fid is None:
+        return 1, 1
+    a = fid.min + max(1, (fid.max - fid.min) // 3)
+    if a % fid.report_every == 0 and a + 1 < fid.max:
+        a += 1
+    return min(a, fid.max), fid.max
+
+
+# -- checks --------------------------------------------------------------------------------
+def check_builds(name: str) -> Problem:
+    """`problems.load` builds the conf's class; it declares a space, direction, metrics."""
+    f = facts(name)
+    problem = problems.load(name, **f.quick_settings)
+    cls = loading.target_class(f.conf, "problem")
+    assert isinstance(problem, cls)
+    assert problem.direction in ("minimize", "maximize")
+    assert len(problem.space) > 0
+    assert all(isinstance(m, str) for m in problem.metric_names)
+    json.dumps(problem.describe())  # recorded in every result file
+    if f.units == "one":
+        assert problem.fidelity is None, f"{name}: `units: one` documents a single fidelity"
+    return problem
+
+
+def check_deterministic(name: str) -> None:
+    """Same configuration and seed give identical reports (to the maximum fidelity)."""
+    problem = quick_problem(name)
+    for config in configs(problem, facts(name).quick_params):
+        first = run(problem, config, 3, None)
+        assert first, "a fresh trial reports at least once"
+        assert run(problem, config, 3, None) == first
+
+
+def check_incremental(name: str) -> None:
+    """Advancing to `a` then `b` equals advancing to `b` in one job (units and the
+    documented cost metrics add up).
+    """
+    f = facts(name)
+    problem = quick_problem(name)
+    a, b = _targets(problem)
+
+    def state(r: Report) -> tuple:
+        kept = {k: v for k, v in r.metrics.items() if k not in f.cost_metrics}
+        return r.value, kept, r.final
+
+    for config in configs(problem, f.quick_params):
+        straight = run(problem, config, 0, b)
+        split = run(problem, config, 0, a, b)
+        assert sum(r.units for r in split) == sum(r.units for r in straight)
+        for cost in f.cost_metrics:
+            assert sum(r.metrics[cost] for r in split) == pytest.approx(
+                sum(r.metrics[cost] for r in straight), rel=1e-9, abs=1e-12)
+        at = {r.step: r for r in straight}
+        for r in split:  # shared steps identical; `a` is an extra report
+            if r.step in at:
+                assert state(r) == state(at[r.step]), r.step
+        assert split[-1].step == straight[-1].step
+        assert split[-1].value == straight[-1].value
+
+
+def check_clone(name: str) -> None:
+    """Clone-then-continue equals continuing; a clone with a changed float hyperparameter
+    continues from the copied state (and a clone of it replays the change) or is refused,
+    as the conf documents.
+    """
+    f = facts(name)
+    problem = quick_problem(name)
+    a, b = _targets(problem)
+    start = 0 if problem.fidelity is None else a  # single fidelity: clone before training
+    for config in configs(problem, f.quick_params):
+        trial = problem.trial(config, 1)
+        list(trial.advance(start) if start else ())
+        twin = trial.clone(dict(config))
+        assert twin.step == trial.step
+        rest = list(trial.advance(b))
+        assert same_reports(list(twin.advance(b)), rest)
+        straight = [r for r in run(problem, config, 1, b) if r.step > start]
+        assert [(r.step, r.value) for r in rest] == [(r.step, r.value) for r in straight]
+        _check_changed_clone(problem, config, start, b, f.clone_with_new_config)
+
+
+def _changed(problem: Problem, config: Mapping[str, Any]) -> dict[str, Any]:
+    """`config` with its first active float parameter moved (to a quarter or three
+    quarters of its range, in its own scale).
+    """
+    for p in problem.space:
+        if isinstance(p, Float) and p.name in config:
+            u = p.to_unit(float(config[p.name]))
+            return {**config, p.name: p.from_unit(0.25 if u > 0.5 else 0.75)}
+    pytest.skip(f"the space has no float parameter to change ({problem.space.names}).")
+    return {}  # pragma: no cover
+
+
+def _check_changed_clone(problem: Problem, config: Mapping[str, Any], start: int, b: int,
+                         documented: str) -> None:
+    trial = problem.trial(config, 1)
+    list(trial.advance(start) if start else ())
+    new = _changed(problem, config)
+    if documented == "refused":
+        with pytest.raises(ValueError, match="cannot change"):
+            trial.clone(new)
+        return
+    twin = trial.clone(new)
+    assert twin.config == new and trial.config == dict(config)
+    assert twin.step == trial.step
+    again = twin.clone()  # a clone of a changed clone carries the change
+    later = list(twin.advance(b))
+    assert same_reports(later, list(again.advance(b)))
+    original = list(trial.advance(b))
+    if problem.fidelity is None:  # nothing trained before: the new configuration's report
+        assert same_reports(later, run(problem, new, 1, b))
+    elif later:
+        assert not same_reports(later, original), "the changed hyperparameter had no effect"
+
+
+def check_units(name: str) -> None:
+    """Each report costs what the conf documents: the steps trained since the trial's
+    previous report (`steps`), or 1 at step 1 (`one`).
+    """
+    f = facts(name)
+    problem = quick_problem(name)
+    a, b = _targets(problem)
+    for config in configs(problem, f.quick_params):
+        for targets in ((b,), (a, b)):
+            reports = run(problem, config, 0, *targets)
+            if f.units == "one":
+                assert [(r.step, r.units) for r in reports] == [(1, 1)]
+                continue
+            previous = 0
+            for r in reports:
+                assert r.units == r.step - previous, (r, previous)
+                previous = r.step
+
+
+def check_metrics(name: str) -> None:
+    """The extra metrics of every report are exactly ``Problem.metric_names``."""
+    problem = quick_problem(name)
+    declared = set(problem.metric_names)
+    assert len(declared) == len(problem.metric_names), "metric_names repeats a name"
+    for config in configs(problem, facts(name).quick_params):
+        for r in run(problem, config, 0, None):
+            assert set(r.metrics) == declared, (
+                f"{name} records {sorted(r.metrics)}, declares {sorted(declared)}")
+
+
+def measure_paused_mib(conf: Mapping[str, Any], paused_at: int, k: int = K_PAUSED) -> float:
+    """RSS growth per paused trial (MiB), measured in a fresh subprocess."""
+    args = json.dumps({"conf": dict(conf), "k": k, "paused_at": paused_at})
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.kits.paused_memory", args], cwd=REPO,
+        capture_output=True, text=True, check=False, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["per_trial_mib"])
+
+
+def check_paused_memory(name: str) -> float:
+    """The memory a paused trial holds is within 2x of the documented figure (or within
+    the measurement floor of it). Returns the measurement.
+    """
+    if not Path("/proc/self/statm").exists():
+        pytest.skip("RSS is read from /proc (Linux).")
+    f = facts(name)
+    problem = problems.load(name)
+    at = f.paused_at or (1 if problem.fidelity is None else problem.fidelity.min)
+    measured = measure_paused_mib(f.conf, at)
+    doc = float(f.paused_trial_mib)
+    near = abs(measured - doc) <= MEMORY_FLOOR_MIB
+    assert near or doc / 2 <= measured <= doc * 2, (
+        f"conf/problem/{name}.yaml documents paused_trial_mib: {doc}; a paused trial "
+        f"(step {at}, {K_PAUSED} held) measures {measured:.4f} MiB.")
+    return measured
+
+
+def check_problem(name: str, memory: bool = True) -> None:
+    """Every check of the kit on one conf."""
+    check_builds(name)
+    check_deterministic(name)
+    check_incremental(name)
+    check_clone(name)
+    check_units(name)
+    check_metrics(name)
+    if memory:
+        check_paused_memory(name)
+
