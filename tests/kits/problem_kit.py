@@ -54,6 +54,9 @@ __all__ = [
     "K_PAUSED",
     "MEMORY_FLOOR_MIB",
     "ProblemFacts",
+    "assert_clone",
+    "assert_deterministic",
+    "assert_incremental",
     "cases",
     "check_builds",
     "check_clone",
@@ -63,6 +66,7 @@ __all__ = [
     "check_paused_memory",
     "check_problem",
     "check_units",
+    "compose_problem",
     "facts",
     "names",
     "quick_problem",
@@ -173,6 +177,15 @@ def same_reports(a: Sequence[Report], b: Sequence[Report]) -> bool:
     return key == [(r.step, r.value, dict(r.metrics), r.final) for r in b]
 
 
+def compose_problem(name: str, *overrides: str) -> tuple[Problem, Any]:
+    """Compose `problem=<name>` with Hydra (as the CLI does) and build it."""
+    from benchmarks.building import build_problem
+    from benchmarks.compose import compose_runs
+
+    (job,) = compose_runs([f"problem={name}", *overrides])
+    return build_problem(job.cfg.problem), job.cfg
+
+
 def quick_problem(name: str) -> Problem:
     """The conf's problem built by :func:`problems.load` with its quick settings (one
     instance per conf for the whole session: problems are immutable).
@@ -221,60 +234,82 @@ def check_builds(name: str) -> Problem:
     return problem
 
 
+def assert_deterministic(problem: Problem, config: Mapping[str, Any],
+                         target: int | None = None, seed: int = 3) -> list[Report]:
+    """Two fresh trials of the same configuration and seed report identically."""
+    first = run(problem, config, seed, target)
+    assert first, "a fresh trial reports at least once"
+    assert run(problem, config, seed, target) == first
+    return first
+
+
 def check_deterministic(name: str) -> None:
-    """Same configuration and seed give identical reports (to the maximum fidelity)."""
+    """:func:`assert_deterministic` on the conf's problem, to the maximum fidelity."""
     problem = quick_problem(name)
     for config in configs(problem, facts(name).quick_params):
-        first = run(problem, config, 3, None)
-        assert first, "a fresh trial reports at least once"
-        assert run(problem, config, 3, None) == first
+        assert_deterministic(problem, config)
+
+
+def assert_incremental(problem: Problem, config: Mapping[str, Any], a: int, b: int,
+                       cost_metrics: Sequence[str] = ()) -> None:
+    """Advancing one trial to `a` then `b` equals advancing one to `b` in one job: reports
+    at shared steps identical, units and `cost_metrics` adding up to the same totals. A
+    single-fidelity trial trains once: advancing it again reports nothing.
+    """
+
+    def state(r: Report) -> tuple:
+        kept = {k: v for k, v in r.metrics.items() if k not in cost_metrics}
+        return r.value, kept, r.final
+
+    straight = run(problem, config, 0, b)
+    split = run(problem, config, 0, a, b, *((None,) if problem.fidelity is None else ()))
+    assert sum(r.units for r in split) == sum(r.units for r in straight)
+    for cost in cost_metrics:
+        assert sum(r.metrics[cost] for r in split) == pytest.approx(
+            sum(r.metrics[cost] for r in straight), rel=1e-9, abs=1e-12)
+    at = {r.step: r for r in straight}
+    for r in split:  # shared steps identical; `a` is an extra report
+        if r.step in at:
+            assert state(r) == state(at[r.step]), r.step
+    assert split[-1].step == straight[-1].step
+    assert split[-1].value == straight[-1].value
+
+
+def assert_clone(problem: Problem, config: Mapping[str, Any], a: int, b: int) -> None:
+    """A clone taken at step `a` (before training for a single fidelity) and the original,
+    both advanced to `b`, report identically, as a trial never cloned does.
+    """
+    start = 0 if problem.fidelity is None else a
+    trial = problem.trial(config, 1)
+    list(trial.advance(start) if start else ())
+    twin = trial.clone()
+    assert twin.step == trial.step
+    rest = list(trial.advance(b))
+    assert same_reports(list(twin.advance(b)), rest)
+    straight = [r for r in run(problem, config, 1, b) if r.step > start]
+    assert [(r.step, r.value) for r in rest] == [(r.step, r.value) for r in straight]
 
 
 def check_incremental(name: str) -> None:
-    """Advancing to `a` then `b` equals advancing to `b` in one job (units and the
-    documented cost metrics add up).
-    """
+    """:func:`assert_incremental` on the conf's problem, split off the report grid."""
     f = facts(name)
     problem = quick_problem(name)
     a, b = _targets(problem)
-
-    def state(r: Report) -> tuple:
-        kept = {k: v for k, v in r.metrics.items() if k not in f.cost_metrics}
-        return r.value, kept, r.final
-
     for config in configs(problem, f.quick_params):
-        straight = run(problem, config, 0, b)
-        split = run(problem, config, 0, a, b)
-        assert sum(r.units for r in split) == sum(r.units for r in straight)
-        for cost in f.cost_metrics:
-            assert sum(r.metrics[cost] for r in split) == pytest.approx(
-                sum(r.metrics[cost] for r in straight), rel=1e-9, abs=1e-12)
-        at = {r.step: r for r in straight}
-        for r in split:  # shared steps identical; `a` is an extra report
-            if r.step in at:
-                assert state(r) == state(at[r.step]), r.step
-        assert split[-1].step == straight[-1].step
-        assert split[-1].value == straight[-1].value
+        assert_incremental(problem, config, a, b, f.cost_metrics)
 
 
 def check_clone(name: str) -> None:
-    """Clone-then-continue equals continuing; a clone with a changed float hyperparameter
-    continues from the copied state (and a clone of it replays the change) or is refused,
-    as the conf documents.
+    """Clone-then-continue equals continuing (:func:`assert_clone`); a clone with a
+    changed float hyperparameter continues from the copied state (and a clone of it
+    replays the change) or is refused, as the conf documents.
     """
     f = facts(name)
     problem = quick_problem(name)
     a, b = _targets(problem)
     start = 0 if problem.fidelity is None else a  # single fidelity: clone before training
     for config in configs(problem, f.quick_params):
-        trial = problem.trial(config, 1)
-        list(trial.advance(start) if start else ())
-        twin = trial.clone(dict(config))
-        assert twin.step == trial.step
-        rest = list(trial.advance(b))
-        assert same_reports(list(twin.advance(b)), rest)
-        straight = [r for r in run(problem, config, 1, b) if r.step > start]
-        assert [(r.step, r.value) for r in rest] == [(r.step, r.value) for r in straight]
+        assert_clone(problem, config, a, b)
         _check_changed_clone(problem, config, start, b, f.clone_with_new_config)
 
 
