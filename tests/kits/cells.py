@@ -24,6 +24,7 @@ __all__ = [
     "completed",
     "curve_conf",
     "drive",
+    "file_rows",
     "new_job",
     "optimizer_conf",
     "rows",
@@ -55,6 +56,13 @@ def cell_spec(problem_conf: Mapping[str, Any] | None = None,
 def rows(result: CellResult) -> dict[str, list]:
     """The cell's columns without the timing ones (which differ between runs)."""
     return {k: v for k, v in result.columns.items() if k not in TIMING_COLUMNS}
+
+
+def file_rows(path: str | Path) -> Any:
+    """A cell file's rows as a DataFrame, without the timing columns."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path).to_pandas().drop(columns=list(TIMING_COLUMNS))
 
 
 def optimizer_conf(name: str, **overrides: Any) -> dict[str, Any]:

@@ -164,16 +164,14 @@ def check_fidelity_cell(name: str, conf_dir: Path = CONF_DIR) -> None:
     _skip_if_bound(name, conf_dir)
     cfg = compose_conf(name, "learning_curve", "problem.max_iterations=9", conf_dir=conf_dir)
     space = build_problem(cfg["problem"]).space
+    spec = {w: cell_spec(cfg["problem"], cfg["optimizer"], 0, study="conformance",
+                         optimizer=name, workers=w, units=60) for w in (1, 3)}
     for workers in (1, 3):
-        def cell() -> CellResult:
-            return run_cell(cell_spec(cfg["problem"], cfg["optimizer"], 0, study="conformance",
-                                      optimizer=name, workers=workers, units=60))
-
-        result = cell()
+        result = run_cell(spec[workers])
         _check_rows(result, space)
         assert sum(result.columns["units"]) == result.columns["cum_units"][-1]
         if result.info["deterministic"]:  # real parallel execution (Ray Tune) says it is not
-            assert _row_tuples(cell()) == _row_tuples(result)
+            assert _row_tuples(run_cell(spec[workers])) == _row_tuples(result)
         else:
             assert workers > 1, "only real parallel runs may be non-deterministic"
 
