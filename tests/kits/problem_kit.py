@@ -1,27 +1,7 @@
 """Problem conformance kit: the checks every ``conf/problem/*.yaml`` passes.
 
-Discovered, not listed: :func:`names` is the file names of ``conf/problem/`` (through
-:func:`problems.loading.problem_names`), so a new conf is checked by adding it. Each conf
-documents, beside its `problem` node, the facts the kit holds it to (a top-level
-``problem_facts`` node: not a setting, not part of a cell's identity)::
-
-    problem_facts:
-      units: steps                  # each report costs the steps trained since the last
-                                    # one (`one`: a single-fidelity evaluation costs 1)
-      clone_with_new_config: continues   # or `refused` (ValueError): what a clone given a
-                                    # changed hyperparameter (PBT's explore) does
-      paused_trial_mib: 20          # resident memory one paused trial holds, in MiB
-      paused_at: 10                 # (optional) the step it is measured at; default: the
-                                    # fidelity's minimum (ASHA's first rung), 1 without one
-      quick_settings: {max_rounds: 40}   # (optional) settings that make the behaviour
-                                    # checks cheap; the memory check uses the conf as it is
-      quick_params: {n_estimators: 50}   # (optional) fixed in the configurations the
-                                    # behaviour checks draw (cheap models)
-      cost_metrics: [seconds]       # (optional) metrics that, like units, count the cost
-                                    # since the trial's previous report (they add up
-                                    # instead of matching when a job is split)
-      memory_check: slow            # (optional) `slow`: the subprocess measurement runs
-                                    # only with -m slow (the default is `default`)
+Discovered, not listed: every file of ``conf/problem/`` is a case, and each conf
+documents the facts it is held to (``problem_facts``: see :mod:`tests.kits.problem_facts`).
 
 Checks, each a function a test calls with a conf name: :func:`check_builds` (via
 :func:`problems.load`), :func:`check_deterministic`, :func:`check_incremental` (two jobs
@@ -38,7 +18,6 @@ import json
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +28,7 @@ import problems
 from problems import loading
 from problems.base import Problem, Report
 from problems.space import Float
+from tests.kits.problem_facts import ProblemFacts, cases, facts, names
 
 __all__ = [
     "K_PAUSED",
@@ -80,87 +60,6 @@ K_PAUSED = 8
 #: RSS moves in pages and allocator chunks: growth per held trial below this (MiB) is
 #: noise, so a figure is within bounds if |measured - documented| is under it too.
 MEMORY_FLOOR_MIB = 0.02
-_UNITS = ("steps", "one")
-_CLONES = ("continues", "refused")
-
-
-@dataclass(frozen=True)
-class ProblemFacts:
-    """What a conf file documents about its problem (its ``problem_facts`` node)."""
-
-    name: str
-    conf: Mapping[str, Any]
-    units: str
-    clone_with_new_config: str
-    paused_trial_mib: float
-    paused_at: int | None = None
-    quick_settings: Mapping[str, Any] = field(default_factory=dict)
-    quick_params: Mapping[str, Any] = field(default_factory=dict)
-    cost_metrics: Sequence[str] = ()
-    memory_check: str = "default"
-
-
-def names() -> list[str]:
-    """Every problem conf (file names of ``conf/problem/``), found when called."""
-    return loading.problem_names()
-
-
-def facts(name: str) -> ProblemFacts:
-    """The composed conf and documented facts of ``conf/problem/<name>.yaml``.
-
-    Raises AssertionError naming the missing or bad key, so a new conf without its facts
-    fails the kit with what to add.
-    """
-    return _facts(str(loading.CONF_DIR), name)
-
-
-@functools.lru_cache(maxsize=64)
-def _facts(conf_dir: str, name: str) -> ProblemFacts:
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=conf_dir, version_base="1.3"):
-            cfg = loading.to_plain(compose(f"problem/{name}"))
-    finally:
-        GlobalHydra.instance().clear()
-    node = cfg.get("problem_facts")
-    where = f"conf/problem/{name}.yaml"
-    assert isinstance(node, Mapping), (
-        f"{where} must document `problem_facts` (units, clone_with_new_config, "
-        "paused_trial_mib): see tests/kits/problem_kit.py."
-    )
-    missing = [k for k in ("units", "clone_with_new_config", "paused_trial_mib") if k not in node]
-    assert not missing, f"{where}: `problem_facts` misses {', '.join(missing)}."
-    unknown = set(node) - {f for f in ProblemFacts.__dataclass_fields__ if f not in (
-        "name", "conf")}
-    assert not unknown, f"{where}: `problem_facts` has unknown keys {sorted(unknown)}."
-    got = ProblemFacts(name=name, conf=cfg["problem"], **node)
-    assert got.units in _UNITS, f"{where}: `problem_facts.units` must be one of {_UNITS}."
-    assert got.clone_with_new_config in _CLONES, (
-        f"{where}: `problem_facts.clone_with_new_config` must be one of {_CLONES}.")
-    assert got.memory_check in ("default", "slow"), (
-        f"{where}: `problem_facts.memory_check` must be default or slow.")
-    assert float(got.paused_trial_mib) >= 0, f"{where}: `paused_trial_mib` must be >= 0."
-    return got
-
-
-def cases() -> list[Any]:
-    """One pytest param per problem conf (id: the conf name)."""
-    return [pytest.param(name, id=name) for name in names()]
-
-
-def memory_cases() -> list[Any]:
-    """One pytest param per problem conf, marked slow where its facts say so."""
-    out = []
-    for name in names():
-        try:
-            slow = facts(name).memory_check == "slow"
-        except AssertionError:  # reported by the test itself
-            slow = False
-        out.append(pytest.param(name, id=name, marks=[pytest.mark.slow] if slow else []))
-    return out
 
 
 # -- running trials ----------------------------------------------------------------------
@@ -243,11 +142,41 @@ def assert_deterministic(problem: Problem, config: Mapping[str, Any],
     return first
 
 
-def check_deterministic(name: str) -> None:
-    """:func:`assert_deterministic` on the conf's problem, to the maximum fidelity."""
+def _split_targets(problem: Problem) -> tuple[tuple[int | None, ...], tuple[int | None, ...]]:
+    """Targets of the straight job and of the split jobs (a single-fidelity trial is
+    advanced once more, to show it reports nothing more).
+    """
+    a, b = _targets(problem)
+    return (b,), (a, b, *((None,) if problem.fidelity is None else ()))
+
+
+@functools.lru_cache(maxsize=256)
+def _recorded(conf_dir: str, name: str, index: int, targets: tuple) -> tuple[Report, ...]:
+    """Reports of the conf's `index`-th drawn configuration at seed 0 advanced to each
+    target in turn: trained once per session and read by several checks.
+    """
     problem = quick_problem(name)
-    for config in configs(problem, facts(name).quick_params):
-        assert_deterministic(problem, config)
+    config = configs(problem, facts(name).quick_params)[index]
+    return tuple(run(problem, config, 0, *targets))
+
+
+def _runs(name: str) -> list[tuple[dict[str, Any], list[Report], list[Report]]]:
+    """(configuration, straight reports, split reports) for each drawn configuration."""
+    problem = quick_problem(name)
+    straight, split = _split_targets(problem)
+    here = str(loading.CONF_DIR)
+    return [(config, list(_recorded(here, name, i, straight)), list(_recorded(here, name, i, split)))
+            for i, config in enumerate(configs(problem, facts(name).quick_params))]
+
+
+def check_deterministic(name: str) -> None:
+    """A fresh trial reports as the first one of the same configuration and seed did
+    (to the maximum fidelity).
+    """
+    problem = quick_problem(name)
+    for config, straight, _ in _runs(name):
+        assert straight, "a fresh trial reports at least once"
+        assert run(problem, config, 0, _targets(problem)[1]) == straight
 
 
 def assert_incremental(problem: Problem, config: Mapping[str, Any], a: int, b: int,
@@ -257,12 +186,17 @@ def assert_incremental(problem: Problem, config: Mapping[str, Any], a: int, b: i
     single-fidelity trial trains once: advancing it again reports nothing.
     """
 
+    straight = run(problem, config, 0, b)
+    split = run(problem, config, 0, a, b, *((None,) if problem.fidelity is None else ()))
+    _assert_same_by_split(straight, split, cost_metrics)
+
+
+def _assert_same_by_split(straight: Sequence[Report], split: Sequence[Report],
+                          cost_metrics: Sequence[str]) -> None:
     def state(r: Report) -> tuple:
         kept = {k: v for k, v in r.metrics.items() if k not in cost_metrics}
         return r.value, kept, r.final
 
-    straight = run(problem, config, 0, b)
-    split = run(problem, config, 0, a, b, *((None,) if problem.fidelity is None else ()))
     assert sum(r.units for r in split) == sum(r.units for r in straight)
     for cost in cost_metrics:
         assert sum(r.metrics[cost] for r in split) == pytest.approx(
@@ -292,11 +226,8 @@ def assert_clone(problem: Problem, config: Mapping[str, Any], a: int, b: int) ->
 
 def check_incremental(name: str) -> None:
     """:func:`assert_incremental` on the conf's problem, split off the report grid."""
-    f = facts(name)
-    problem = quick_problem(name)
-    a, b = _targets(problem)
-    for config in configs(problem, f.quick_params):
-        assert_incremental(problem, config, a, b, f.cost_metrics)
+    for _, straight, split in _runs(name):
+        _assert_same_by_split(straight, split, facts(name).cost_metrics)
 
 
 def check_clone(name: str) -> None:
@@ -352,11 +283,8 @@ def check_units(name: str) -> None:
     previous report (`steps`), or 1 at step 1 (`one`).
     """
     f = facts(name)
-    problem = quick_problem(name)
-    a, b = _targets(problem)
-    for config in configs(problem, f.quick_params):
-        for targets in ((b,), (a, b)):
-            reports = run(problem, config, 0, *targets)
+    for _, straight, split in _runs(name):
+        for reports in (straight, split):
             if f.units == "one":
                 assert [(r.step, r.units) for r in reports] == [(1, 1)]
                 continue
@@ -371,8 +299,8 @@ def check_metrics(name: str) -> None:
     problem = quick_problem(name)
     declared = set(problem.metric_names)
     assert len(declared) == len(problem.metric_names), "metric_names repeats a name"
-    for config in configs(problem, facts(name).quick_params):
-        for r in run(problem, config, 0, None):
+    for _, straight, split in _runs(name):
+        for r in straight + split:
             assert set(r.metrics) == declared, (
                 f"{name} records {sorted(r.metrics)}, declares {sorted(declared)}")
 

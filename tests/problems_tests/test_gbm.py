@@ -17,7 +17,7 @@ def problem():
 
 
 # Determinism, one report at step 1 costing 1 unit, training once, clones and metric
-# names: the problem kit (tests/problems_tests/test_conformance.py) checks them on
+# names: the problem kit (tests/problems_tests/test_problem_conformance.py) checks them on
 # conf/problem/gbm.yaml.
 def test_values_in_range_and_metrics_recorded(problem):
     (report,) = run(problem, SMALL, 0, None)

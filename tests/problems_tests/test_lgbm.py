@@ -14,7 +14,7 @@ def problem():
 
 
 # Determinism, two jobs = one, clones, units and metric names: the problem kit
-# (tests/problems_tests/test_conformance.py) checks them on conf/problem/lgbm.yaml.
+# (tests/problems_tests/test_problem_conformance.py) checks them on conf/problem/lgbm.yaml.
 def test_reports_every_report_every_rounds_and_the_seed_drives_bagging(problem):
     reports = run(problem, CONFIG, 3, None)
     assert [r.step for r in reports] == list(range(5, 41, 5))

@@ -14,7 +14,7 @@ def problem():
 
 
 # Determinism, two jobs = one, clones, units and metric names: the problem kit
-# (tests/problems_tests/test_conformance.py) checks them on conf/problem/mlp.yaml.
+# (tests/problems_tests/test_problem_conformance.py) checks them on conf/problem/mlp.yaml.
 def test_reports_every_epoch_and_the_seed_drives_the_init(problem):
     reports = run(problem, CONFIG, 3, None)
     assert [r.step for r in reports] == [1, 2, 3, 4, 5, 6]

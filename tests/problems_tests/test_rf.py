@@ -24,7 +24,7 @@ def problem():
 
 
 # Determinism, one report at step 1 costing 1 unit, training once, clones and metric
-# names: the problem kit (tests/problems_tests/test_conformance.py) checks them on
+# names: the problem kit (tests/problems_tests/test_problem_conformance.py) checks them on
 # conf/problem/rf.yaml.
 def test_the_cell_seed_does_not_matter(problem):
     (report,) = run(problem, SMALL, 3, None)
