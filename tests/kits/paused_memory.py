@@ -26,13 +26,16 @@ def rss_mib() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def measure(conf: dict[str, Any], k: int, paused_at: int, seed: int = 0) -> dict[str, float]:
-    """RSS growth per paused trial (MiB) for `k` trials of `conf`'s problem at `paused_at`."""
+def measure(conf: dict[str, Any], k: int, paused_at: int, seed: int = 0,
+            fixed: dict[str, Any] | None = None) -> dict[str, float]:
+    """RSS growth per paused trial (MiB) for `k` trials of `conf`'s problem at `paused_at`
+    (configurations drawn from the space, `fixed` parameters replacing the drawn ones).
+    """
     from problems.loading import build_problem
 
     problem = build_problem(conf)
     rng = np.random.default_rng(seed)
-    configs = [problem.space.sample(rng) for _ in range(k + 1)]
+    configs = [{**problem.space.sample(rng), **(fixed or {})} for _ in range(k + 1)]
     warm = problem.trial(configs[0], 0)
     for _ in warm.advance(paused_at):
         pass
@@ -53,4 +56,5 @@ def measure(conf: dict[str, Any], k: int, paused_at: int, seed: int = 0) -> dict
 
 if __name__ == "__main__":
     args = json.loads(sys.argv[1])
-    print(json.dumps(measure(args["conf"], args["k"], args["paused_at"], args.get("seed", 0))))
+    print(json.dumps(measure(args["conf"], args["k"], args["paused_at"], args.get("seed", 0),
+                             args.get("fixed"))))

@@ -13,10 +13,13 @@ documents, beside its `problem` node, the facts the kit holds it to (a top-level
       paused_trial_mib: 20          # resident memory one paused trial holds, in MiB
       paused_at: 10                 # (optional) the step it is measured at; default: the
                                     # fidelity's minimum (ASHA's first rung), 1 without one
+      paused_k: 48                  # (optional) paused trials held in the measurement
+                                    # (default 8; more for states of a few KiB, which RSS
+                                    # measures in pages)
       quick_settings: {max_rounds: 40}   # (optional) settings that make the behaviour
                                     # checks cheap; the memory check uses the conf as it is
       quick_params: {n_estimators: 50}   # (optional) fixed in the configurations the
-                                    # behaviour checks draw (cheap models)
+                                    # checks draw (cheap models)
       cost_metrics: [seconds]       # (optional) metrics that, like units, count the cost
                                     # since the trial's previous report (they add up
                                     # instead of matching when a job is split)
@@ -52,6 +55,7 @@ class ProblemFacts:
     clone_with_new_config: str
     paused_trial_mib: float
     paused_at: int | None = None
+    paused_k: int | None = None
     quick_settings: Mapping[str, Any] = field(default_factory=dict)
     quick_params: Mapping[str, Any] = field(default_factory=dict)
     cost_metrics: Sequence[str] = ()

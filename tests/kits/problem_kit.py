@@ -307,9 +307,11 @@ def check_metrics(name: str) -> None:
                 f"{name} records {sorted(r.metrics)}, declares {sorted(declared)}")
 
 
-def measure_paused_mib(conf: Mapping[str, Any], paused_at: int, k: int = K_PAUSED) -> float:
+def measure_paused_mib(conf: Mapping[str, Any], paused_at: int, k: int = K_PAUSED,
+                       fixed: Mapping[str, Any] | None = None) -> float:
     """RSS growth per paused trial (MiB), measured in a fresh subprocess."""
-    args = json.dumps({"conf": dict(conf), "k": k, "paused_at": paused_at})
+    args = json.dumps({"conf": dict(conf), "k": k, "paused_at": paused_at,
+                       "fixed": dict(fixed or {})})
     out = subprocess.run(
         [sys.executable, "-m", "tests.kits.paused_memory", args], cwd=REPO,
         capture_output=True, text=True, check=False, timeout=600,
@@ -327,12 +329,13 @@ def check_paused_memory(name: str) -> float:
     f = facts(name)
     problem = problems.load(name)
     at = f.paused_at or (1 if problem.fidelity is None else problem.fidelity.min)
-    measured = measure_paused_mib(f.conf, at)
+    k = f.paused_k or K_PAUSED
+    measured = measure_paused_mib(f.conf, at, k, f.quick_params)
     doc = float(f.paused_trial_mib)
     near = abs(measured - doc) <= MEMORY_FLOOR_MIB
     assert near or doc / 2 <= measured <= doc * 2, (
         f"conf/problem/{name}.yaml documents paused_trial_mib: {doc}; a paused trial "
-        f"(step {at}, {K_PAUSED} held) measures {measured:.4f} MiB.")
+        f"(step {at}, {k} held) measures {measured:.4f} MiB.")
     return measured
 
 
