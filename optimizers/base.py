@@ -100,6 +100,9 @@ class Optimizer(ABC):
     #: True for optimizers that run their own trial loop (Ray Tune): the runner then calls
     #: :meth:`drive` instead of ask/report/tell.
     drives_own_loop: ClassVar[bool] = False
+    #: False for algorithms whose proposals do not depend on the seed (grid search): the
+    #: conformance kit then does not expect another seed to propose other trials.
+    uses_seed: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -31,6 +31,8 @@ class GridOptimizer(Optimizer):
 
     """
 
+    uses_seed = False
+
     def __init__(
         self,
         space: SearchSpace,

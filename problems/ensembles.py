@@ -47,14 +47,14 @@ class _CrossValidatedProblem(Problem):
     chapter (its grid and random searches compare configurations on identical forests).
 
     Metrics: ``test_value`` (accuracy on the held-out test part of a model refit on the
-    whole training part; absent when `test_size` is 0), ``cv_log_loss`` (mean fold
-    log-loss), ``cv_accuracy_std``, ``n_folds`` and ``n_trees`` (trees actually fitted,
-    over the folds and the refit).
+    whole training part) and ``test_log_loss`` (its log-loss), both absent when `test_size`
+    is 0; ``cv_log_loss`` (mean fold log-loss), ``cv_accuracy_std``, ``n_folds`` and
+    ``n_trees`` (trees actually fitted, over the folds and the refit).
     """
 
     direction = "maximize"
     metric_names: ClassVar[tuple[str, ...]] = (
-        "test_value", "cv_log_loss", "cv_accuracy_std", "n_folds", "n_trees"
+        "test_value", "cv_log_loss", "cv_accuracy_std", "n_folds", "n_trees", "test_log_loss"
     )
     name: ClassVar[str] = ""
 
@@ -81,6 +81,8 @@ class _CrossValidatedProblem(Problem):
             self.x_test, self.y_test = data.x_test, data.y_test
         else:
             self.x_train, self.y_train, self.x_test, self.y_test = x, y, None, None
+            # No test part, no test metrics: the declaration says what reports record.
+            self.metric_names = tuple(m for m in self.metric_names if not m.startswith("test_"))
         splitter = check_cv(self.cv, self.y_train, classifier=True)
         self.folds = list(splitter.split(self.x_train, self.y_train))
 

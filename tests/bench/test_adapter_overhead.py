@@ -38,11 +38,12 @@ from hyperopt import Trials, fmin, hp
 from omegaconf import OmegaConf
 
 from benchmarks.executors import git_commit, write_result
-from benchmarks.runner import Budget, CellSpec, run_problem
+from benchmarks.runner import run_problem
 from optimizers.hyperopt_adapter import ALGORITHMS
 from optimizers.optuna_adapter import SAMPLERS
 from problems.base import Problem, Trial
 from problems.space import Categorical, Float, Int, SearchSpace
+from tests.kits.cells import cell_spec
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 TARGET = 1.10
@@ -173,8 +174,8 @@ def _raw(conf: dict, n_trials: int, after: Callable[[], None] = lambda: None) ->
 
 def _through_runner(conf: dict, n_trials: int, out: Path,
                     on_report: Callable[[], None] | None = None) -> None:
-    spec = CellSpec("bench", "trivial", "opt", 0, {}, conf, Budget(trials=n_trials),
-                    config={"optimizer": conf})
+    spec = cell_spec({}, conf, study="bench", problem="trivial", optimizer="opt",
+                     record_config=True, trials=n_trials)
     result = run_problem(spec, TrivialProblem(), on_report)
     path = out / f"{time.perf_counter_ns()}.parquet"
     write_result(result, path)

@@ -9,14 +9,17 @@ import time
 
 import pytest
 
-from benchmarks.runner import Budget, CellSpec, run_cell
+from benchmarks.cells import CellSpec
+from benchmarks.runner import run_cell
+from tests.kits.cells import cell_spec
 
 pytestmark = [pytest.mark.bench, pytest.mark.ray]
 BRANIN = {"_target_": "problems.synthetic.BraninProblem", "noise_std": 0.0}
 
 
 def _spec(optimizer: dict, n_trials: int) -> CellSpec:
-    return CellSpec("bench", "branin", "x", 0, BRANIN, optimizer, Budget(trials=n_trials))
+    return cell_spec(BRANIN, optimizer, study="bench", problem="branin", optimizer="x",
+                     trials=n_trials)
 
 
 def _raw_tuner(n_trials: int) -> None:

@@ -7,7 +7,7 @@ import numpy as np
 
 from benchmarks.executors import execute_cell, write_result
 from problems.synthetic import BraninProblem
-from tests.benchmarks_tests.helpers import spec
+from tests.kits.cells import cell_spec
 
 N_TRIALS = 2000
 #: Per-trial cost of the runner relative to the bare loop; the bare loop costs a few µs per
@@ -26,8 +26,9 @@ def bare_loop(n_trials):
 
 
 def runner_cell(tmp_path, n_trials, tag):
-    s = spec({"_target_": "problems.synthetic.BraninProblem"},
-             {"_target_": "optimizers.random_search.RandomSearchOptimizer"}, trials=n_trials)
+    s = cell_spec({"_target_": "problems.synthetic.BraninProblem"},
+                  {"_target_": "optimizers.random_search.RandomSearchOptimizer"},
+                  record_config=True, trials=n_trials)
     result = execute_cell(s)
     write_result(result, tmp_path / f"seed={tag}.parquet")
     return result.columns["best_loss"][-1]

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.runner import Budget, CellSpec, run_cell
+from benchmarks.runner import run_cell
 from optimizers.asha import ASHAOptimizer
 from optimizers.base import Status
 from problems.synthetic import LearningCurveProblem
-from tests.optimizers_tests._mf_helpers import curve_conf, optimizer_conf
+from tests.kits.cells import cell_spec, curve_conf, optimizer_conf
 from tests.optimizers_tests._reference_rungs import ReferenceASHA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,8 +130,8 @@ def test_asha_process_beside_sha_at_200000_units(benchmark, tmp_path):
 
 
 def _cell(units: int, workers: int) -> tuple[float, int]:
-    spec = CellSpec("t", "p", "o", 0, curve_conf(noise_std=0.01), optimizer_conf("asha"),
-                    Budget(units=units), workers=workers)
+    spec = cell_spec(curve_conf(noise_std=0.01), optimizer_conf("asha"), workers=workers,
+                     units=units)
     tick = time.perf_counter()
     n_reports = len(run_cell(spec).columns["trial"])
     return time.perf_counter() - tick, n_reports

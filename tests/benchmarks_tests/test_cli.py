@@ -9,8 +9,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from benchmarks.recorder import SCHEMA, SCHEMA_VERSION, TIMING_COLUMNS, read_cell_metadata
+from benchmarks.recorder import SCHEMA, SCHEMA_VERSION, read_cell_metadata
 from benchmarks.run import main
+from tests.kits.cells import file_rows as rows
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,10 +22,6 @@ def run(tmp_path, *args):
 
 def files(tmp_path):
     return sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-
-
-def rows(path):
-    return pq.read_table(path).to_pandas().drop(columns=list(TIMING_COLUMNS))
 
 
 @pytest.mark.parametrize(

@@ -6,15 +6,26 @@ import pytest
 from benchmarks.runner import _Loop, run_cell
 from optimizers.base import Decision, Job, JobKind, Status
 from problems.synthetic import LearningCurveProblem
-from tests.benchmarks_tests.helpers import FlakyProblem, ScriptedOptimizer, new, spec
+from tests.kits.cells import ScriptedOptimizer, cell_spec
+from tests.kits.cells import new_job as new
+from tests.kits.cells import rows as timeless
+from tests.kits.toy_problems import FailingProblem
 
 LC = {"_target_": "problems.synthetic.LearningCurveProblem", "noise_std": 0.01}
 RANDOM = {"_target_": "optimizers.random_search.RandomSearchOptimizer"}
-TIMING = ["wall_time", "optimizer_time"]
-
 
 def frame(result):
     return pd.DataFrame(result.columns)
+
+
+def spec(problem_conf, optimizer_conf, seed=0, **kwargs):
+    return cell_spec(problem_conf, optimizer_conf, seed, record_config=True, **kwargs)
+
+
+def flaky(max_step=None, raise_below=0.1, sleep_above=math.inf):
+    """x < `raise_below` raises, x in (0.45, 0.5) is NaN, x > `sleep_above` sleeps."""
+    return FailingProblem(max_step=max_step, raise_where={"x": (-math.inf, raise_below)},
+                          nan_where={"x": (0.45, 0.5)}, sleep_where={"x": (sleep_above, math.inf)})
 
 
 def scripted_loop(problem, jobs, workers=1, decisions=None, **budget):
@@ -27,8 +38,8 @@ def scripted_loop(problem, jobs, workers=1, decisions=None, **budget):
 
 def test_same_cell_twice_gives_identical_rows_timing_aside():
     s = spec(LC, RANDOM, seed=4, units=500, workers=3)
-    a, b = frame(run_cell(s)), frame(run_cell(s))
-    pd.testing.assert_frame_equal(a.drop(columns=TIMING), b.drop(columns=TIMING))
+    a, b = pd.DataFrame(timeless(run_cell(s))), pd.DataFrame(timeless(run_cell(s)))
+    pd.testing.assert_frame_equal(a, b)
     other = frame(run_cell(spec(LC, RANDOM, seed=5, units=500, workers=3)))
     assert not a.config.equals(other.config)
 
@@ -86,7 +97,7 @@ def test_prune_pause_resume_and_clone_account_units_exactly():
 
 
 def test_failures_are_recorded_and_the_cell_goes_on():
-    problem = FlakyProblem()
+    problem = flaky()
     jobs = [new(0, 0.05), new(1, 0.47), new(2, 0.9)]
     rows, opt, _ = scripted_loop(problem, jobs, trials=10)
     assert rows.status.tolist() == ["failed", "failed", "completed"]
@@ -98,7 +109,7 @@ def test_failures_are_recorded_and_the_cell_goes_on():
 
 
 def test_trial_timeout_marks_the_trial_failed():
-    problem = FlakyProblem(sleep_above=0.8)
+    problem = flaky(sleep_above=0.8)
     rows, _, _ = scripted_loop_with_timeout(problem, [new(0, 0.9), new(1, 0.6)], timeout=0.1)
     assert rows.status.tolist() == ["failed", "completed"]
     assert "trial_timeout" in rows.error[0]
@@ -129,7 +140,7 @@ def test_incumbent_tracks_best_loss_in_the_problem_direction():
 
 
 def test_waiting_optimizer_with_nothing_running_ends_the_cell():
-    problem = FlakyProblem()
+    problem = flaky()
     rows, _, result = scripted_loop(problem, [new(0, 0.7), "wait", new(1, 0.8)], trials=10)
     assert rows.trial.tolist() == [0]
     assert result.info["stop_reason"] == "optimizer done"
@@ -138,7 +149,7 @@ def test_waiting_optimizer_with_nothing_running_ends_the_cell():
 def test_a_problem_failing_everywhere_ends_the_cell():
     from benchmarks.runner import MAX_CONSECUTIVE_FAILURES
 
-    problem = FlakyProblem(raise_below=2.0, max_step=5)
+    problem = flaky(raise_below=2.0, max_step=5)
     optimizer = ScriptedOptimizer(problem.space, problem.fidelity, problem.direction, 0,
                                   jobs=[new(i, 0.5) for i in range(10_000)])
     result = _Loop(spec({}, {}, units=100), problem, optimizer, None).run()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _mf_helpers import FlakyProblem, completed, curve_conf, drive, optimizer_conf, rows, run
 
 from optimizers.asha import ASHAOptimizer
 from optimizers.base import JobKind, Status
 from problems.synthetic import BraninProblem, LearningCurveProblem
+from tests.kits.cells import completed, curve_conf, drive, optimizer_conf, rows, run
 
 
 def make(seed=0, **params):
@@ -96,8 +96,8 @@ def test_asynchronous_workers_are_deterministic():
     assert rows(other)["config"][:5] != rows(cells[0])["config"][:5]
 
 
-def test_failed_trials_count_in_rungs_but_are_not_promoted():
-    problem = FlakyProblem(max_step=27)
+def test_failed_trials_count_in_rungs_but_are_not_promoted(failing_curve):
+    problem = failing_curve
     opt = ASHAOptimizer(problem.space, problem.fidelity, problem.direction, 0, n_configs=40)
     rng = np.random.default_rng(0)
 

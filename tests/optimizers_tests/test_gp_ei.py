@@ -6,11 +6,12 @@ import json
 
 import numpy as np
 import pytest
-from _mf_helpers import FlakyProblem, optimizer_conf, rows, run, run_problem
 
 from optimizers.base import Status
 from optimizers.gp_ei import GPEIOptimizer
 from problems.synthetic import Synthetic1DProblem
+from tests.kits.cells import optimizer_conf, rows, run, run_problem
+from tests.kits.toy_problems import failing_curve
 
 TOY = {"_target_": "problems.synthetic.Synthetic1DProblem", "noise_std": 0.0, "low": 0.0,
        "high": 5.0}
@@ -42,21 +43,21 @@ def test_ucb_also_converges():
 
 
 def test_mixed_conditional_space_workers_and_failures():
-    cells = [run_problem(FlakyProblem(max_step=3), optimizer_conf("gp_ei", n_candidates=100,
+    cells = [run_problem(failing_curve(max_step=3), optimizer_conf("gp_ei", n_candidates=100,
                          n_refine=1), seed=1, workers=3, trials=12) for _ in range(2)]
     assert rows(cells[0]) == rows(cells[1])
     cols = cells[0].columns
     assert "failed" in cols["status"]
     configs = [json.loads(c) for c, s in zip(cols["config"], cols["step"], strict=True)
                if s == 3]
-    problem = FlakyProblem()
+    problem = failing_curve()
     for config in configs:
         problem.space.validate(config)
     assert len({json.dumps(c, sort_keys=True) for c in configs}) > 6
 
 
-def test_encoding_is_documented_unit_cube_and_one_hot():
-    problem = FlakyProblem()
+def test_encoding_is_documented_unit_cube_and_one_hot(failing_curve):
+    problem = failing_curve
     opt = GPEIOptimizer(problem.space, problem.fidelity, "maximize", 0)
     x = opt._encode({"x": 0.25, "n": 4, "kind": "b"})
     unit_n = problem.space["n"].to_unit(4)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _mf_helpers import FlakyProblem, completed, curve_conf, drive, optimizer_conf, rows, run
 
 from optimizers.base import JobKind, Status
 from optimizers.hyperband import HyperbandOptimizer
 from problems.synthetic import BraninProblem, LearningCurveProblem
+from tests.kits.cells import completed, curve_conf, drive, optimizer_conf, rows, run
 
 # Li et al., JMLR 2018, Table 1: R = 81, eta = 3; (n_i, r_i) per rung of each bracket s.
 PAPER_TABLE = [
@@ -68,8 +68,8 @@ def test_workers_and_determinism():
     assert rows(other)["config"][:5] != rows(cells[0])["config"][:5]
 
 
-def test_failures_are_survived():
-    problem = FlakyProblem(max_step=27)
+def test_failures_are_survived(failing_curve):
+    problem = failing_curve
     opt = HyperbandOptimizer(problem.space, problem.fidelity, "maximize", 0, n_repeats=1)
     rng = np.random.default_rng(0)
 

@@ -8,11 +8,13 @@ import math
 import numpy as np
 import pytest
 from hyperopt import Trials, fmin, hp
-from mixed_problems import MixedProblem, NestedProblem, load_conf, run_problem, trial_configs
 
 from optimizers.base import Status
 from optimizers.hyperopt_adapter import ALGORITHMS, HyperoptAdapter
 from problems.space import Categorical, Condition, Float, SearchSpace
+from tests.kits.cells import optimizer_conf as load_conf
+from tests.kits.cells import run_problem, trial_configs
+from tests.kits.toy_problems import MixedProblem, NestedProblem
 
 
 def _raw_mixed_space() -> dict:
@@ -71,7 +73,7 @@ def test_proposals_equal_raw_fmin(conf_name, args, n_trials, problem_name):
     make_problem, raw_space, ints, seed = PROBLEMS[problem_name]
     problem, conf = make_problem(), load_conf(conf_name)
     conf["algorithm_args"] = {**conf["algorithm_args"], **args}
-    ours = trial_configs(run_problem(problem, conf, seed, n_trials))
+    ours = trial_configs(run_problem(problem, conf, seed, trials=n_trials))
 
     raw_configs = []
     sign = 1.0 if problem.direction == "minimize" else -1.0

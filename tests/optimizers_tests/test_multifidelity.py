@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from _mf_helpers import FlakyProblem, curve_conf, optimizer_conf, rows, run, run_problem
 
 from optimizers.multifidelity import MultiFidelityOptimizer
 from problems.synthetic import BraninProblem, LearningCurveProblem
+from tests.kits.cells import curve_conf, optimizer_conf, rows, run, run_problem
 
 
 def make(**params):
@@ -49,8 +49,8 @@ def test_workers_and_determinism():
     assert rows(cells[0]) == rows(cells[1])
 
 
-def test_failures_are_survived():
-    result = run_problem(FlakyProblem(max_step=27), optimizer_conf("multifidelity"), workers=3,
+def test_failures_are_survived(failing_curve):
+    result = run_problem(failing_curve, optimizer_conf("multifidelity"), workers=3,
                          units=600)
     assert "failed" in result.columns["status"]
     assert result.info["cum_units"] >= 600

@@ -6,19 +6,14 @@ import math
 
 import optuna
 import pytest
-from mixed_problems import (
-    MixedProblem,
-    NestedProblem,
-    UnevenCurveProblem,
-    load_conf,
-    run_problem,
-    trial_configs,
-)
 
 from optimizers.base import Decision, Status
 from optimizers.grid import grid_points
 from optimizers.optuna_adapter import SAMPLERS, OptunaAdapter
 from problems.synthetic import BraninProblem, LearningCurveProblem
+from tests.kits.cells import optimizer_conf as load_conf
+from tests.kits.cells import run_problem, trial_configs
+from tests.kits.toy_problems import MixedProblem, NestedProblem, UnevenCurveProblem
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -59,7 +54,7 @@ N_TRIALS = {"tpe": 16, "cmaes": 14, "gp": 11, "qmc": 10, "optuna_random": 10}
 def test_proposals_equal_raw_optuna(conf_name, problem_name):
     make_problem, raw_space, seed = PROBLEMS[problem_name]
     problem, conf, n_trials = make_problem(), load_conf(conf_name), N_TRIALS[conf_name]
-    ours = trial_configs(run_problem(problem, conf, seed, n_trials))
+    ours = trial_configs(run_problem(problem, conf, seed, trials=n_trials))
 
     sampler = SAMPLERS[conf["sampler"]](seed=seed, **conf["sampler_args"])
     study = optuna.create_study(sampler=sampler, direction=problem.direction)
@@ -93,7 +88,7 @@ def _raw_pruned_run(pruner: optuna.pruners.BasePruner, problem, seed: int, n_tri
 ])
 def test_pruning_through_the_runner_equals_raw_optuna(conf_name, pruner):
     problem, seed, n_trials = LearningCurveProblem(max_iterations=27), 5, 30
-    result = run_problem(problem, load_conf(conf_name), seed, n_trials)
+    result = run_problem(problem, load_conf(conf_name), seed, trials=n_trials)
     raw = _raw_pruned_run(pruner, problem, seed, n_trials)
 
     assert trial_configs(result) == [t.params for t in raw]
@@ -112,7 +107,7 @@ def test_tells_in_any_order_with_three_workers():
     conf = {**load_conf("optuna_asha"), "sampler_args": {
         **load_conf("tpe")["sampler_args"], "n_startup_trials": 4}}
     problem = UnevenCurveProblem()
-    result = run_problem(problem, conf, seed=0, n_trials=24, workers=3)
+    result = run_problem(problem, conf, seed=0, trials=24, workers=3)
     closing = [t for t, s in zip(result.columns["trial"], result.columns["status"], strict=True)
                if s != "running"]
     assert sorted(closing) == list(range(24))
@@ -141,7 +136,7 @@ def test_grid_sampler_visits_the_native_grid_once_in_a_seeded_order():
     conf = {**load_conf("optuna_grid"), "sampler_args": {"resolution": 3, "values": None}}
     orders = []
     for seed in (0, 1):
-        result = run_problem(problem, conf, seed, n_trials=100)
+        result = run_problem(problem, conf, seed, trials=100)
         orders.append(trial_configs(result))
     expected = sorted(map(sorted, (p.items() for p in grid_points(problem.space, None, 3))))
     for order in orders:

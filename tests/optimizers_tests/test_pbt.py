@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from _mf_helpers import FlakyProblem, curve_conf, optimizer_conf, rows, run, run_problem
 
 from optimizers.pbt import PBTOptimizer
 from problems.synthetic import BraninProblem, LearningCurveProblem
+from tests.kits.cells import curve_conf, optimizer_conf, rows, run, run_problem
 
 
 def make(seed=0, **params):
@@ -45,8 +45,8 @@ def test_clone_continues_the_source_noise_stream():
     assert a.value == pytest.approx(problem.curve(twin.config, 10) + noise)
 
 
-def test_explore_perturbs_within_the_space():
-    problem = FlakyProblem()
+def test_explore_perturbs_within_the_space(failing_curve):
+    problem = failing_curve
     opt = PBTOptimizer(problem.space, problem.fidelity, "maximize", 0,
                        resample_probability=0.0)
     config = {"x": 0.9, "n": 10, "kind": "a", "depth": 5}
@@ -74,8 +74,8 @@ def test_asynchronous_workers_and_determinism():
     assert rows(other)["config"] != rows(cells[0])["config"]
 
 
-def test_population_ends_at_max_fidelity_and_survives_failures():
-    result = run_problem(FlakyProblem(max_step=27), optimizer_conf(
+def test_population_ends_at_max_fidelity_and_survives_failures(failing_curve):
+    result = run_problem(failing_curve, optimizer_conf(
         "pbt", n_members=8, perturbation_interval=3), workers=2)
     cols = result.columns
     assert result.info["stop_reason"] == "optimizer done"

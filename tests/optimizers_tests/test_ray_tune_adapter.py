@@ -20,14 +20,7 @@ CONFS = ["ray_asha", "ray_hyperband", "ray_pbt", "ray_random", "ray_optuna"]
 CURVE = ["problem=learning_curve", "problem.max_iterations=27", "seeds=[0]"]
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    """One loopback Ray for the module; the adapter reuses a running Ray."""
-    from optimizers.ray_session import start_ray
-
-    session = start_ray(num_cpus=2)
-    yield
-    session.close()
+# `local_ray`: the shared fixture of tests/conftest.py.
 
 
 def _run(tmp_path: Path, study: str, *overrides: str) -> tuple[pd.DataFrame, dict]:

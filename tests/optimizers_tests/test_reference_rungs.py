@@ -17,11 +17,11 @@ import pytest
 
 from benchmarks import runner
 from benchmarks.building import build_optimizer, build_problem
-from benchmarks.runner import Budget, CellSpec
 from optimizers._rungs import OrderedRung
 from problems.base import Fidelity, Problem, Trial
 from problems.space import Float, SearchSpace
-from tests.optimizers_tests._mf_helpers import FlakyProblem, curve_conf, optimizer_conf, rows
+from tests.kits.cells import cell_spec, curve_conf, optimizer_conf, rows
+from tests.kits.toy_problems import failing_curve
 from tests.optimizers_tests._reference_rungs import REFERENCES, rank
 
 
@@ -48,14 +48,14 @@ class TiedProblem(Problem):
 
 PROBLEMS = {
     "curve": lambda: build_problem(curve_conf(noise_std=0.01)),
-    "flaky": FlakyProblem,
+    "flaky": failing_curve,
     "tied": TiedProblem,
 }
 
 
 def _rows(problem: Problem, conf: dict[str, Any], reference: type | None, seed: int,
           workers: int) -> dict[str, list]:
-    spec = CellSpec("t", "p", "o", seed, {}, conf, Budget(units=1200), workers=workers)
+    spec = cell_spec({}, conf, seed, workers=workers, units=1200)
     if reference is None:
         return rows(runner.run_problem(spec, problem))
     kwargs = {k: v for k, v in conf.items() if k != "_target_"}

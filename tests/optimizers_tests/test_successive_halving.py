@@ -6,20 +6,11 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from _mf_helpers import (
-    FlakyProblem,
-    completed,
-    curve_conf,
-    drive,
-    optimizer_conf,
-    rows,
-    run,
-    run_problem,
-)
 
 from optimizers.base import JobKind, Status
 from optimizers.successive_halving import SuccessiveHalvingOptimizer
 from problems.synthetic import BraninProblem, LearningCurveProblem
+from tests.kits.cells import completed, curve_conf, drive, optimizer_conf, rows, run, run_problem
 
 
 def make(**params):
@@ -81,8 +72,8 @@ def test_workers_and_determinism():
     assert first.info["cum_units"] >= 600
 
 
-def test_failed_trials_are_survived_and_never_promoted():
-    problem = FlakyProblem(max_step=27)
+def test_failed_trials_are_survived_and_never_promoted(failing_curve):
+    problem = failing_curve
     for conf in (optimizer_conf("sha"), optimizer_conf("sha_restart")):
         result = run_problem(problem, conf, workers=2, units=400)
         cols = result.columns
@@ -93,8 +84,8 @@ def test_failed_trials_are_survived_and_never_promoted():
             assert s <= 27 and t >= 0 and c
 
 
-def test_tells_in_any_order_with_failures():
-    problem = FlakyProblem(max_step=27)
+def test_tells_in_any_order_with_failures(failing_curve):
+    problem = failing_curve
     opt = SuccessiveHalvingOptimizer(problem.space, problem.fidelity, "maximize", 1,
                                      n_repeats=2)
     rng = np.random.default_rng(0)

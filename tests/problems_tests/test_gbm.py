@@ -5,7 +5,7 @@ from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.model_selection import cross_val_score
 
 from problems.ensembles import GradientBoostingProblem
-from tests.problems_tests.ml_helpers import check_deterministic, compose_problem, run, same_reports
+from tests.kits.problem_kit import compose_problem, run
 
 SMALL = {"n_estimators": 50, "learning_rate": 0.1, "max_depth": 3, "subsample": 0.8,
          "max_features": "sqrt"}
@@ -16,20 +16,9 @@ def problem():
     return GradientBoostingProblem(cv=2)
 
 
-def test_same_config_and_seed_give_identical_reports(problem):
-    (report,) = check_deterministic(problem, SMALL, None)
-    assert report.step == 1
-    assert report.units == 1
-
-
-def test_single_fidelity_trial_trains_once_and_clones(problem):
-    trial = problem.trial(SMALL, 0)
-    twin = trial.clone()
-    first = list(trial.advance())
-    assert list(trial.advance()) == []
-    assert same_reports(list(twin.advance(1)), first)
-
-
+# Determinism, one report at step 1 costing 1 unit, training once, clones and metric
+# names: the problem kit (tests/problems_tests/test_problem_conformance.py) checks them on
+# conf/problem/gbm.yaml.
 def test_values_in_range_and_metrics_recorded(problem):
     (report,) = run(problem, SMALL, 0, None)
     m = report.metrics

@@ -2,13 +2,7 @@ import lightgbm as lgb
 import pytest
 
 from problems.lgbm import LightGBMProblem
-from tests.problems_tests.ml_helpers import (
-    check_clone,
-    check_deterministic,
-    check_incremental,
-    compose_problem,
-    run,
-)
+from tests.kits.problem_kit import assert_incremental, compose_problem, run
 
 CONFIG = {"learning_rate": 0.2, "num_leaves": 20, "max_depth": 4, "min_child_samples": 20,
           "subsample": 0.8, "colsample_bytree": 0.7, "reg_alpha": 0.5, "reg_lambda": 1.0}
@@ -19,18 +13,12 @@ def problem():
     return LightGBMProblem(max_rounds=40, report_every=5)
 
 
-def test_same_config_and_seed_give_identical_reports(problem):
-    reports = check_deterministic(problem, CONFIG, None)
+# Determinism, two jobs = one, clones, units and metric names: the problem kit
+# (tests/problems_tests/test_problem_conformance.py) checks them on conf/problem/lgbm.yaml.
+def test_reports_every_report_every_rounds_and_the_seed_drives_bagging(problem):
+    reports = run(problem, CONFIG, 3, None)
     assert [r.step for r in reports] == list(range(5, 41, 5))
     assert reports[-1].value != run(problem, CONFIG, 4, None)[-1].value  # seed drives bagging
-
-
-def test_advancing_in_two_jobs_equals_one(problem):
-    check_incremental(problem, CONFIG, 13, 40)
-
-
-def test_clone_then_advance_equals_advancing_the_original(problem):
-    check_clone(problem, CONFIG, 12, 40)
 
 
 def test_clone_with_new_learning_rate_changes_only_later_rounds(problem):
@@ -93,7 +81,7 @@ def test_subsample_leaves_the_space_when_bagging_is_off():
 def test_dart_is_an_optional_boosting_type():
     problem = LightGBMProblem(max_rounds=10, report_every=5, boosting_types=["gbdt", "dart"])
     assert problem.space["boosting_type"].choices == ("gbdt", "dart")
-    check_incremental(problem, {**CONFIG, "boosting_type": "dart"}, 3, 10)
+    assert_incremental(problem, {**CONFIG, "boosting_type": "dart"}, 3, 10)
 
 
 def test_conf_composes_and_builds():

@@ -3,13 +3,7 @@ import pytest
 import torch
 
 from problems.mlp import MLPProblem, SimpleNet
-from tests.problems_tests.ml_helpers import (
-    check_clone,
-    check_deterministic,
-    check_incremental,
-    compose_problem,
-    run,
-)
+from tests.kits.problem_kit import compose_problem, run
 
 CONFIG = {"hidden_size": 32, "lr": 3e-3, "batch_size": 64}
 
@@ -19,18 +13,12 @@ def problem():
     return MLPProblem(max_epochs=6, report_every=1)
 
 
-def test_same_config_and_seed_give_identical_reports(problem):
-    reports = check_deterministic(problem, CONFIG, None)
+# Determinism, two jobs = one, clones, units and metric names: the problem kit
+# (tests/problems_tests/test_problem_conformance.py) checks them on conf/problem/mlp.yaml.
+def test_reports_every_epoch_and_the_seed_drives_the_init(problem):
+    reports = run(problem, CONFIG, 3, None)
     assert [r.step for r in reports] == [1, 2, 3, 4, 5, 6]
     assert reports != run(problem, CONFIG, 4, None)  # another cell seed, another init
-
-
-def test_advancing_in_two_jobs_equals_one(problem):
-    check_incremental(problem, CONFIG, 2, 6)
-
-
-def test_clone_then_advance_equals_advancing_the_original(problem):
-    check_clone(problem, CONFIG, 3, 6)
 
 
 def test_clone_with_new_lr_continues_from_the_copied_state(problem):

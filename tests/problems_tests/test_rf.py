@@ -5,14 +5,10 @@ import pytest
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import GridSearchCV, ParameterGrid
 
-from benchmarks.runner import Budget, CellSpec, run_cell
+from benchmarks.runner import run_cell
 from problems.ensembles import RandomForestProblem
-from tests.problems_tests.ml_helpers import (
-    check_deterministic,
-    compose_problem,
-    run,
-    same_reports,
-)
+from tests.kits.cells import cell_spec
+from tests.kits.problem_kit import compose_problem, run
 
 CHAPTER_GRID = {
     "n_estimators": [50, 100, 200],
@@ -27,22 +23,14 @@ def problem():
     return RandomForestProblem()
 
 
-def test_same_config_and_seed_give_identical_reports(problem):
-    (report,) = check_deterministic(problem, SMALL, None)
-    assert report.step == 1
-    assert report.units == 1
+# Determinism, one report at step 1 costing 1 unit, training once, clones and metric
+# names: the problem kit (tests/problems_tests/test_problem_conformance.py) checks them on
+# conf/problem/rf.yaml.
+def test_the_cell_seed_does_not_matter(problem):
+    (report,) = run(problem, SMALL, 3, None)
     assert not report.final
     # the forest's random_state is the problem's, so the cell seed does not matter
     assert run(problem, SMALL, 7, None)[0].value == report.value
-
-
-def test_single_fidelity_trial_trains_once_and_clones(problem):
-    trial = problem.trial(SMALL, 0)
-    twin = trial.clone()
-    first = list(trial.advance(1))
-    assert list(trial.advance(1)) == []
-    assert list(trial.advance()) == []
-    assert same_reports(list(twin.advance()), first)
 
 
 def test_values_in_range_and_metrics_recorded(problem):
@@ -96,8 +84,7 @@ def test_chapter_grid_conf_lists_the_36_points():
 def test_chapter_grid_cell_equals_grid_search_cv_at_every_point(tmp_path):
     """All 36 points, run as a cell from the shipped confs (about a minute on 2 cores)."""
     problem, cfg = compose_problem("rf", "optimizer=grid_rf_chapter")
-    spec = CellSpec("t", "rf", "grid_rf_chapter", 0, dict(cfg.problem), dict(cfg.optimizer),
-                    Budget())
+    spec = cell_spec(cfg.problem, cfg.optimizer, problem="rf", optimizer="grid_rf_chapter")
     result = run_cell(spec)
     rows = result.columns
     assert len(rows["value"]) == 36

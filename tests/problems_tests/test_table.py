@@ -11,6 +11,7 @@ from benchmarks.executors import library_versions
 from benchmarks.tabulate import RESULT_LIBRARIES, collect_block, main
 from problems.table import TableProblem, load_table
 from problems.table_format import TABLES_DIR, chunk_ranges, data_hash, read_meta
+from tests.kits.cells import file_rows as cell_rows
 
 # learning_curve recorded at iterations 3, 6, 9 for 16 configurations x seeds 0, 1, 2.
 TINY = ["problem=learning_curve", "problem.max_iterations=9", "problem.report_every=3"]
@@ -142,12 +143,6 @@ def test_loading_is_cached_per_process(folder):
 
 
 # -- through the runner ------------------------------------------------------------------
-def cell_rows(path):
-    from benchmarks.recorder import TIMING_COLUMNS
-
-    return pq.read_table(path).to_pandas().drop(columns=list(TIMING_COLUMNS))
-
-
 def test_cells_on_a_table_are_deterministic_with_workers(folder, tmp_path):
     from benchmarks.run import main as run
 

@@ -1,0 +1,1 @@
+"""Reusable test kits: conformance checks every problem and optimizer conf passes."""
