@@ -1,0 +1,266 @@
+"""Paused trials within a memory budget: kept while they fit, else rebuilt exactly on demand.
+
+A trial's state is a function of (problem settings, config, seed, schedule of steps and
+config changes), so the store keeps, beside every paused trial, its :class:`Recipe`: the
+configuration it started with (or the recipe of the trial it was cloned from and the
+configuration of the clone) and the step each of its jobs ended at. Trials the optimizer may
+resume or clone stay in memory while their measured sizes fit `budget_bytes`; beyond it the
+least recently used leave memory. One comes back either from a file holding its pickled
+state (problems that set ``Problem.restores_state``: the state continues bit for bit) or by
+**replay**: a fresh trial advanced along the same schedule (training is deterministic, and a
+trial advanced 0 -> a -> b equals one advanced 0 -> b). Replay is bookkeeping, not work the
+optimizer asked for: it is never charged as compute units; its seconds are counted in
+:attr:`TrialStore.replay_seconds` for the file metadata.
+
+Sizes are measured, not declared: the growth of the process's resident memory while a
+trial is built or trained (Linux ``/proc/self/statm``; elsewhere sizes read as 0 and only a
+budget of 0 evicts).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import shutil
+import tempfile
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from problems.base import Problem, Report, Trial
+
+__all__ = ["Recipe", "Slot", "TrialStore", "rss_bytes"]
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """How to rebuild a trial: its origin, its configuration, and where its jobs ended.
+
+    Attributes:
+        config: the configuration the trial trains with.
+        origin: the recipe of the trial whose state this one was cloned from (then `config`
+            is applied to the copy), or None for a fresh trial.
+        steps: the step each finished job of this trial ended at, in order.
+
+    """
+
+    config: Mapping[str, Any]
+    origin: Recipe | None = None
+    steps: tuple[int, ...] = ()
+
+    def ended_at(self, step: int) -> Recipe:
+        """The recipe once one more job has ended at `step`."""
+        return Recipe(self.config, self.origin, (*self.steps, step))
+
+
+@dataclass(slots=True)
+class Slot:
+    """One trial as the runner holds it: live in memory, saved to a file, or only a recipe.
+
+    `step` and `last_report` follow the trial even while it is out of memory.
+    """
+
+    recipe: Recipe
+    trial: Trial | None = None
+    step: int = 0
+    last_report: Report | None = None
+    nbytes: int = 0
+    state_file: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def sync(self) -> None:
+        """Copy the live trial's step and last report."""
+        if self.trial is not None:
+            self.step, self.last_report = self.trial.step, self.trial.last_report
+
+    @property
+    def finished(self) -> bool:
+        """The trial cannot be trained further (its last report was final)."""
+        return self.last_report is not None and self.last_report.final
+
+
+class _StatM:
+    """Resident set size from ``/proc/self/statm`` through one open descriptor (~2 µs)."""
+
+    def __init__(self) -> None:
+        try:
+            self.fd: int | None = os.open("/proc/self/statm", os.O_RDONLY)
+        except OSError:
+            self.fd = None
+        self.page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+    def __call__(self) -> int:
+        if self.fd is None:
+            return 0
+        return int(os.pread(self.fd, 64, 0).split()[1]) * self.page
+
+
+rss_bytes = _StatM()
+
+
+class TrialStore:
+    """Paused trials by id, in least-recently-used order, within `budget_bytes` of memory.
+
+    Args:
+        problem: the cell's problem (builds fresh trials for replay).
+        seed: the cell seed.
+        budget_bytes: memory allowed to paused trials; None keeps every trial in memory,
+            0 keeps none.
+
+    """
+
+    def __init__(self, problem: Problem, seed: int, budget_bytes: int | None) -> None:
+        self.problem, self.seed, self.budget = problem, int(seed), budget_bytes
+        self.measure = budget_bytes is not None
+        self.slots: OrderedDict[int, Slot] = OrderedDict()
+        self.resident = 0  # measured bytes of the slots whose trial is in memory
+        self.replay_seconds = 0.0
+        self.n_replayed = self.n_evicted = self.n_restored = 0
+        self._dir: Path | None = None
+
+    # -- the runner's calls ---------------------------------------------------------------
+    def put(self, trial_id: int, slot: Slot) -> None:
+        """Keep a paused trial; evict the least recently used beyond the budget."""
+        old = self.slots.pop(trial_id, None)
+        if old is not None:
+            self._forget(old)
+        self.slots[trial_id] = slot
+        if slot.trial is not None:
+            self.resident += slot.nbytes
+        self._evict()
+
+    def take(self, trial_id: int) -> Slot:
+        """Remove and return a paused trial (KeyError if unknown); it may be out of memory."""
+        slot = self.slots.pop(trial_id)
+        if slot.trial is not None:
+            self.resident -= slot.nbytes
+        return slot
+
+    def peek(self, trial_id: int) -> Slot:
+        """A paused trial, kept and marked recently used (KeyError if unknown)."""
+        slot = self.slots[trial_id]
+        self.slots.move_to_end(trial_id)
+        return slot
+
+    def source(self, slot: Slot) -> Trial:
+        """The live trial of a paused slot that stays paused (a clone's source)."""
+        if slot.trial is None:
+            self.materialize(slot)
+            self.resident += slot.nbytes
+            trial = slot.trial
+            self._evict()
+            return trial
+        return slot.trial
+
+    def __contains__(self, trial_id: int) -> bool:
+        return trial_id in self.slots
+
+    def materialize(self, slot: Slot) -> Trial:
+        """The slot's trial in memory at `slot.step`: restored from its file, or replayed."""
+        if slot.trial is not None:
+            return slot.trial
+        tick = time.perf_counter()
+        before = rss_bytes() if self.measure else 0
+        trial = None
+        if slot.state_file is not None:
+            trial = self._load(slot.state_file)
+            slot.state_file.unlink(missing_ok=True)
+            slot.state_file = None
+            self.n_restored += 1
+        if trial is None:
+            trial = self.rebuild(slot.recipe)
+            if trial.step < slot.step and not trial.finished:
+                _drain(trial.advance(slot.step))  # the job in progress when the cell was killed
+            self.n_replayed += 1
+        slot.trial = trial
+        slot.nbytes = max(0, rss_bytes() - before) if self.measure else 0
+        self.replay_seconds += time.perf_counter() - tick
+        return trial
+
+    def rebuild(self, recipe: Recipe) -> Trial:
+        """A trial trained along `recipe` from scratch (not charged: it stands for a copy)."""
+        if recipe.origin is None:
+            trial = self.problem.trial(recipe.config, self.seed)
+        else:
+            trial = self.rebuild(recipe.origin).clone(recipe.config)
+        for step in recipe.steps:
+            _drain(trial.advance(step))
+        return trial
+
+    def measured(self, slot: Slot, bytes_before: int) -> None:
+        """Add the memory grown since `bytes_before` (an :func:`rss_bytes` reading) to a slot."""
+        slot.nbytes += max(0, rss_bytes() - bytes_before)
+
+    def close(self) -> None:
+        """Drop every trial and delete saved states."""
+        self.slots.clear()
+        self.resident = 0
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def stats(self) -> dict[str, Any]:
+        """Facts for the file metadata (replay time is wall time, kept out of the rows)."""
+        return {
+            "paused_memory_mib": None if self.budget is None else self.budget / MIB,
+            "replay_seconds": self.replay_seconds,
+            "replayed_trials": self.n_replayed,
+            "evicted_trials": self.n_evicted,
+            "restored_trials": self.n_restored,
+        }
+
+    # -- eviction -------------------------------------------------------------------------
+    def _evict(self) -> None:
+        if self.budget is None:
+            return
+        for trial_id in list(self.slots):
+            if self.resident <= self.budget and self.budget > 0:
+                return
+            slot = self.slots[trial_id]
+            if slot.trial is None:
+                continue
+            self.resident -= slot.nbytes
+            if getattr(self.problem, "restores_state", False):
+                slot.state_file = self._save(trial_id, slot.trial)
+            slot.trial, slot.nbytes = None, 0
+            self.n_evicted += 1
+
+    def _forget(self, slot: Slot) -> None:
+        if slot.trial is not None:
+            self.resident -= slot.nbytes
+        if slot.state_file is not None:
+            slot.state_file.unlink(missing_ok=True)
+
+    # -- saved states ---------------------------------------------------------------------
+    def _save(self, trial_id: int, trial: Trial) -> Path | None:
+        """Pickle a trial without its problem; None (replay instead) if it cannot be."""
+        if self._dir is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="hpo-arena-trials-"))
+        path = self._dir / f"{trial_id}.pkl"
+        problem = self.problem
+        try:
+            with open(path, "wb") as fh:
+                pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
+                pickler.persistent_id = lambda obj: "problem" if obj is problem else None
+                pickler.dump(trial)
+        except Exception:  # e.g. an unpicklable handle: replay is always possible
+            path.unlink(missing_ok=True)
+            return None
+        return path
+
+    def _load(self, path: Path) -> Trial:
+        with open(path, "rb") as fh:
+            unpickler = pickle.Unpickler(io.BufferedReader(fh))
+            unpickler.persistent_load = lambda pid: self.problem
+            return unpickler.load()
+
+
+def _drain(reports: Iterator[Report]) -> None:
+    for _ in reports:
+        pass
