@@ -25,7 +25,7 @@ from benchmarks import journal as journaling
 from benchmarks.building import build_optimizer, build_problem
 from benchmarks.cells import IDENTITY_KEYS, CellResult, CellSpec
 from benchmarks.schema import SCHEMA
-from benchmarks.trial_store import MIB, Recipe, Slot, TrialStore, rss_bytes
+from benchmarks.trial_store import MIB, Recipe, Slot, TrialStore, memory_in_use
 from optimizers.base import Decision, Job, JobKind, Optimizer, Status
 from optimizers.budget import Budget
 from problems.base import Problem, Report, config_key
@@ -292,7 +292,7 @@ class _Loop:
         if queue:
             step, last = (0, None) if held is None else (held.step, held.last_report)
             return Slot(recipe, None, step, last)
-        before = rss_bytes() if self.store.measure else 0
+        before = memory_in_use() if self.store.measure else 0
         if held is None:
             slot = Slot(recipe, self.problem.trial(job.config, self.spec.seed))
         else:
@@ -323,7 +323,7 @@ class _Loop:
                     yield report
                 return
             while True:
-                before = rss_bytes()
+                before = memory_in_use()
                 report = next(reports, None)
                 self.store.measured(slot, before)
                 if report is None:

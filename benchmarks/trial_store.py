@@ -12,13 +12,17 @@ trial advanced 0 -> a -> b equals one advanced 0 -> b). Replay is bookkeeping, n
 optimizer asked for: it is never charged as compute units; its seconds are counted in
 :attr:`TrialStore.replay_seconds` for the file metadata.
 
-Sizes are measured, not declared: the growth of the process's resident memory while a
-trial is built or trained (Linux ``/proc/self/statm``; elsewhere sizes read as 0 and only a
-budget of 0 evicts).
+Sizes are measured, not declared: the growth of the memory the process has allocated and
+still holds while a trial is built or trained (glibc's ``mallinfo2``: bytes in use, so
+memory a trial reuses after another was freed still counts, which resident-size deltas
+miss; without glibc, the growth of the resident size from ``/proc/self/statm``; elsewhere
+sizes read as 0 and only a budget of 0 evicts).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import io
 import os
 import pickle
@@ -33,7 +37,7 @@ from typing import Any
 
 from problems.base import Problem, Report, Trial
 
-__all__ = ["Recipe", "Slot", "TrialStore", "rss_bytes"]
+__all__ = ["Recipe", "Slot", "TrialStore", "memory_in_use"]
 
 MIB = 1024 * 1024
 
@@ -85,23 +89,37 @@ class Slot:
         return self.last_report is not None and self.last_report.final
 
 
-class _StatM:
-    """Resident set size from ``/proc/self/statm`` through one open descriptor (~2 µs)."""
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
+class _Meter:
+    """Bytes the process holds: malloc'ed and in use (glibc, ~3 µs a reading), else the
+    resident size from ``/proc/self/statm``, else 0.
+    """
 
     def __init__(self) -> None:
+        self.mallinfo2 = self.fd = None
         try:
-            self.fd: int | None = os.open("/proc/self/statm", os.O_RDONLY)
-        except OSError:
-            self.fd = None
+            self.mallinfo2 = ctypes.CDLL(None).mallinfo2
+            self.mallinfo2.restype = _MallInfo2
+        except (OSError, AttributeError):
+            with contextlib.suppress(OSError):
+                self.fd = os.open("/proc/self/statm", os.O_RDONLY)
         self.page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
     def __call__(self) -> int:
+        if self.mallinfo2 is not None:
+            info = self.mallinfo2()
+            return info.uordblks + info.hblkhd
         if self.fd is None:
             return 0
         return int(os.pread(self.fd, 64, 0).split()[1]) * self.page
 
 
-rss_bytes = _StatM()
+memory_in_use = _Meter()
 
 
 class TrialStore:
@@ -166,7 +184,7 @@ class TrialStore:
         if slot.trial is not None:
             return slot.trial
         tick = time.perf_counter()
-        before = rss_bytes() if self.measure else 0
+        before = memory_in_use() if self.measure else 0
         trial = None
         if slot.state_file is not None:
             trial = self._load(slot.state_file)
@@ -179,7 +197,7 @@ class TrialStore:
                 _drain(trial.advance(slot.step))  # the job in progress when the cell was killed
             self.n_replayed += 1
         slot.trial = trial
-        slot.nbytes = max(0, rss_bytes() - before) if self.measure else 0
+        slot.nbytes = max(0, memory_in_use() - before) if self.measure else 0
         self.replay_seconds += time.perf_counter() - tick
         return trial
 
@@ -194,8 +212,8 @@ class TrialStore:
         return trial
 
     def measured(self, slot: Slot, bytes_before: int) -> None:
-        """Add the memory grown since `bytes_before` (an :func:`rss_bytes` reading) to a slot."""
-        slot.nbytes += max(0, rss_bytes() - bytes_before)
+        """Add the memory grown since `bytes_before` (a :func:`memory_in_use` reading)."""
+        slot.nbytes += max(0, memory_in_use() - bytes_before)
 
     def close(self) -> None:
         """Drop every trial and delete saved states."""
