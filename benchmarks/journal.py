@@ -24,12 +24,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.cells import IDENTITY_KEYS, CellSpec
 from problems.base import Report
 from problems.errors import UserError
 
 __all__ = [
     "CellLock", "CellTakenError", "Journal", "JournaledError", "cell_is_locked",
-    "check_journal", "journal_path", "pending_outcomes",
+    "check_journal", "journal_path", "open_journal", "pending_outcomes",
 ]
 
 log = logging.getLogger(__name__)
@@ -199,9 +200,22 @@ class Journal:
         self._dumps = json.JSONEncoder(allow_nan=True, separators=(",", ":")).encode
         self.found = found is not None
 
-    def write(self, row: Sequence[Any], final: bool, kind: int) -> None:
-        """Append one recorded row (buffered; see :meth:`flush`)."""
-        self.file.write(f"{self._dumps([*row, final, kind])}\n".encode())
+    def record(self, n: int, row: tuple, report: Report | None, at_start: bool) -> tuple:
+        """Journal row `n` (buffered; see :meth:`flush`), or, while the rows of a killed run
+        are replayed, check it against the journaled one and return it with that timing.
+        """
+        if n >= len(self.records):
+            kind = REPORT if report is not None else FAILED_START if at_start else FAILED_JOB
+            final = report is not None and report.final
+            self.file.write(f"{self._dumps([*row, final, kind])}\n".encode())
+            return row
+        record = self.records[n]
+        if not matches(record, row):
+            raise RuntimeError(
+                f"{self.path} does not match this cell's replay at row {n} (the cell is not "
+                "deterministic?); delete the journal to restart the cell."
+            )
+        return (*row[:WALL], record[WALL], record[OPTIMIZER], *row[OPTIMIZER + 1:])
 
     def flush(self) -> None:
         """Hand buffered records to the OS (survives a kill of this process, not a crash)."""
@@ -210,6 +224,30 @@ class Journal:
     def close(self) -> None:
         """Flush and close (the file stays until the cell's Parquet file is written)."""
         self.file.close()
+
+
+def open_journal(spec: CellSpec, drives_own_loop: bool) -> Journal | None:
+    """The cell's journal, resumed when the cell can be replayed (else restarted, said once).
+
+    None when the cell cannot be resumed: its journal then holds only its header (the file
+    stays the cell's lock until the cell is written).
+    """
+    identity = {key: spec.config.get(key) for key in IDENTITY_KEYS}
+    why = ("its optimizer runs its own trials" if drives_own_loop
+           else "it has a budget in seconds" if spec.budget.seconds is not None
+           else "it has a `trial_timeout`" if spec.trial_timeout is not None else "")
+    journal = Journal(spec.journal, identity, spec.seed, resume=not why)
+    cell = f"{spec.problem}/{spec.optimizer}/seed={spec.seed}"
+    if why:
+        if journal.found:
+            log.warning("cell %s restarts from zero: %s, so it cannot be resumed from its "
+                        "journal.", cell, why)
+        journal.close()
+        return None
+    if journal.records:
+        log.warning("cell %s resumes from its journal (%d reports).", cell,
+                    len(journal.records))
+    return journal
 
 
 def pending_outcomes(records: Sequence[Sequence[Any]]) -> dict[int, deque]:

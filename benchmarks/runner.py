@@ -12,7 +12,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
-import logging
 import math
 import signal
 import threading
@@ -23,17 +22,15 @@ from typing import Any
 
 from benchmarks import journal as journaling
 from benchmarks.building import build_optimizer, build_problem
-from benchmarks.cells import IDENTITY_KEYS, CellResult, CellSpec
+from benchmarks.cells import CellResult, CellSpec
 from benchmarks.schema import SCHEMA
-from benchmarks.trial_store import MIB, Recipe, Slot, TrialStore, memory_in_use
+from benchmarks.trial_store import MIB, Recipe, Slot, TrialStore
 from optimizers.base import Decision, Job, JobKind, Optimizer, Status
 from optimizers.budget import Budget
 from problems.base import Problem, Report, config_key
 from problems.errors import describe_error
 
 __all__ = ["Budget", "CellResult", "CellSpec", "report_status", "run_cell", "run_problem"]
-
-log = logging.getLogger(__name__)
 
 #: A cell ends after this many jobs in a row failed: failures cost no compute units, so a
 #: problem that fails for every configuration would otherwise never exhaust a units budget.
@@ -126,32 +123,16 @@ def run_problem(spec: CellSpec, problem: Problem,
     journal = None
     try:
         if spec.journal is not None:
-            journal = _open_journal(spec, optimizer)
-        return _Loop(spec, problem, optimizer, on_report, journal).run()
+            journal = journaling.open_journal(spec, optimizer.drives_own_loop)
+        loop = _Loop(spec, problem, optimizer, on_report, journal)
+        try:
+            return loop.run()
+        finally:
+            loop.store.close()  # deletes saved trial states
     finally:
         if journal is not None:
             journal.close()
         optimizer.close()
-
-
-def _open_journal(spec: CellSpec, optimizer: Optimizer) -> journaling.Journal | None:
-    """The cell's journal, resumed when the cell can be replayed (else restarted, said once)."""
-    identity = {key: spec.config.get(key) for key in IDENTITY_KEYS}
-    why = ("its optimizer runs its own trials" if optimizer.drives_own_loop
-           else "it has a budget in seconds" if spec.budget.seconds is not None
-           else "it has a `trial_timeout`" if spec.trial_timeout is not None else "")
-    journal = journaling.Journal(spec.journal, identity, spec.seed, resume=not why)
-    cell = f"{spec.problem}/{spec.optimizer}/seed={spec.seed}"
-    if why:
-        if journal.found:
-            log.warning("cell %s restarts from zero: %s, so it cannot be resumed from its "
-                        "journal.", cell, why)
-        journal.close()  # kept (header only) as the cell's lock file until it is written
-        return None
-    if journal.records:
-        log.warning("cell %s resumes from its journal (%d reports).", cell,
-                    len(journal.records))
-    return journal
 
 
 class _Loop:
@@ -188,12 +169,6 @@ class _Loop:
 
     # -- main loop -------------------------------------------------------------------------
     def run(self) -> CellResult:
-        try:
-            return self._run()
-        finally:
-            self.store.close()
-
-    def _run(self) -> CellResult:
         if self.journaled:  # wall time goes on from the killed run's
             self.start -= self.journaled[-1][journaling.WALL]
         if self.optimizer.drives_own_loop:
@@ -273,8 +248,8 @@ class _Loop:
             return
         if self.optimizer.keeps_trials and job.trial in self.store:
             self.store.take(job.trial)
-        active = _Active(job, slot, self._reports(job.trial, slot, target), self.clock,
-                         config_key(slot.recipe.config), target)
+        reports = self.store.reports(slot, target, self.pending.get(job.trial))
+        active = _Active(job, slot, reports, self.clock, config_key(slot.recipe.config), target)
         self.free_workers -= 1
         self._schedule(active)
 
@@ -292,47 +267,9 @@ class _Loop:
         if queue:
             step, last = (0, None) if held is None else (held.step, held.last_report)
             return Slot(recipe, None, step, last)
-        before = memory_in_use() if self.store.measure else 0
         if held is None:
-            slot = Slot(recipe, self.problem.trial(job.config, self.spec.seed))
-        else:
-            slot = Slot(recipe, self.store.source(held).clone(job.config))
-        slot.sync()
-        if self.store.measure:
-            self.store.measured(slot, before)
-        return slot
-
-    def _reports(self, trial_id: int, slot: Slot, target: int) -> Iterator[Report]:
-        """The job's reports: journaled ones first (a resumed cell), then trained live."""
-        queue = self.pending.get(trial_id)
-        while queue and queue[0][0] != journaling.FAILED_START:
-            kind, item, step = queue.popleft()
-            slot.step = step
-            if kind == journaling.FAILED_JOB:
-                raise journaling.JournaledError(item)
-            slot.last_report = item
-            yield item
-        if slot.trial is None and (slot.step >= target or slot.finished):
-            return  # nothing left to train: no need to rebuild the trial
-        trial = self.store.materialize(slot)
-        reports = trial.advance(target)
-        try:
-            if not self.store.measure:
-                for report in reports:
-                    slot.step, slot.last_report = trial.step, report
-                    yield report
-                return
-            while True:
-                before = memory_in_use()
-                report = next(reports, None)
-                self.store.measured(slot, before)
-                if report is None:
-                    return
-                slot.step, slot.last_report = trial.step, report
-                yield report
-        finally:
-            slot.sync()
-            reports.close()
+            return self.store.build(recipe, self.problem.trial, job.config, self.spec.seed)
+        return self.store.build(recipe, self.store.source(held).clone, job.config)
 
     def _held(self, trial_id: int | None, job: Job) -> Slot:
         try:
@@ -466,29 +403,12 @@ class _Loop:
             error,
         )
         if self.journal is not None:
-            row = self._journal(row, report, at_start)
+            row = self.journal.record(len(self.rows.rows), row, report, at_start)
+            if len(self.rows.rows) == len(self.journaled) - 1:  # the killed run's last row
+                self.optimizer_seconds = row[journaling.OPTIMIZER]
         self.rows.add(row)
         if self.on_report is not None:
             self.on_report()
-
-    def _journal(self, row: tuple, report: Report | None, at_start: bool) -> tuple:
-        """Append a new row to the journal; a replayed one keeps the killed run's timing."""
-        n = len(self.rows.rows)
-        if n >= len(self.journaled):
-            kind = (journaling.REPORT if report is not None else journaling.FAILED_START
-                    if at_start else journaling.FAILED_JOB)
-            self.journal.write(row, report is not None and report.final, kind)
-            return row
-        record = self.journaled[n]
-        if not journaling.matches(record, row):
-            raise RuntimeError(
-                f"{self.journal.path} does not match this cell's replay at row {n} (the cell "
-                "is not deterministic?); delete the journal to restart the cell."
-            )
-        wall, opt = record[journaling.WALL], record[journaling.OPTIMIZER]
-        if n == len(self.journaled) - 1:
-            self.optimizer_seconds = opt  # live rows go on from the killed run's total
-        return (*row[:journaling.WALL], wall, opt, *row[journaling.OPTIMIZER + 1:])
 
     # -- time -----------------------------------------------------------------------------
     def _elapsed(self) -> float:

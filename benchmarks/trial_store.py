@@ -29,12 +29,13 @@ import pickle
 import shutil
 import tempfile
 import time
-from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks import journal
 from problems.base import Problem, Report, Trial
 
 __all__ = ["Recipe", "Slot", "TrialStore", "memory_in_use"]
@@ -201,6 +202,40 @@ class TrialStore:
         self.replay_seconds += time.perf_counter() - tick
         return trial
 
+    def reports(self, slot: Slot, target: int, journaled: deque | None) -> Iterator[Report]:
+        """A job's reports: those a killed run journaled first (see
+        :func:`benchmarks.journal.pending_outcomes`), then trained live up to `target`, the
+        trial rebuilt when it is not in memory. Trained memory is added to `slot.nbytes`.
+        """
+        while journaled and journaled[0][0] != journal.FAILED_START:
+            kind, item, step = journaled.popleft()
+            slot.step = step
+            if kind == journal.FAILED_JOB:
+                raise journal.JournaledError(item)
+            slot.last_report = item
+            yield item
+        if slot.trial is None and (slot.step >= target or slot.finished):
+            return  # nothing left to train: no need to rebuild the trial
+        trial = self.materialize(slot)
+        reports = trial.advance(target)
+        try:
+            if not self.measure:
+                for report in reports:
+                    slot.step, slot.last_report = trial.step, report
+                    yield report
+                return
+            while True:
+                before = memory_in_use()
+                report = next(reports, None)
+                self.measured(slot, before)
+                if report is None:
+                    return
+                slot.step, slot.last_report = trial.step, report
+                yield report
+        finally:
+            slot.sync()
+            reports.close()
+
     def rebuild(self, recipe: Recipe) -> Trial:
         """A trial trained along `recipe` from scratch (not charged: it stands for a copy)."""
         if recipe.origin is None:
@@ -210,6 +245,15 @@ class TrialStore:
         for step in recipe.steps:
             _drain(trial.advance(step))
         return trial
+
+    def build(self, recipe: Recipe, make: Callable[..., Trial], *args: Any) -> Slot:
+        """A slot for the trial `make(*args)` builds (a fresh trial or a clone), measured."""
+        before = memory_in_use() if self.measure else 0
+        slot = Slot(recipe, make(*args))
+        slot.sync()
+        if self.measure:
+            self.measured(slot, before)
+        return slot
 
     def measured(self, slot: Slot, bytes_before: int) -> None:
         """Add the memory grown since `bytes_before` (a :func:`memory_in_use` reading)."""
