@@ -209,7 +209,11 @@ class TrialStore:
         """
         while journaled and journaled[0][0] != journal.FAILED_START:
             kind, item, step = journaled.popleft()
-            slot.step = step
+            # a copy built for a clone is now behind: rebuilt from the recipe when needed
+            slot.trial, slot.nbytes, slot.step = None, 0, step
+            if slot.state_file is not None:
+                slot.state_file.unlink(missing_ok=True)
+                slot.state_file = None
             if kind == journal.FAILED_JOB:
                 raise journal.JournaledError(item)
             slot.last_report = item

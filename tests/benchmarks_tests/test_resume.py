@@ -83,3 +83,18 @@ def test_wall_clock_cells_restart_instead_and_say_so(tmp_path, caplog, overrides
     assert again.info["resumed_reports"] == 0
     assert "restarts from zero" in caplog.text
     assert same_rows(full.columns, again.columns)
+
+
+def test_pbt_with_many_workers_resumes_at_every_tenth_record(tmp_path):
+    """Clones of trials whose later jobs are journaled: a copy built for a clone must not
+    stand in for its source, which the journal has moved on."""
+    spec = planned_cell(tmp_path, "learning_curve", "pbt", "budget.units=500", "workers=4",
+                        "optimizer.n_members=6", "optimizer.perturbation_interval=5")
+    full = run_cell(spec)
+    assert any(p is not None for p in full.columns["parent_trial"])  # clones happened
+    journal = Path(spec.journal)
+    data = journal.read_bytes()
+    ends = [i + 1 for i, b in enumerate(data) if b == ord("\n")][1::10]
+    for cut in ends:
+        journal.write_bytes(data[:cut])
+        assert same_rows(full.columns, run_cell(spec).columns), f"cut at byte {cut}"
