@@ -31,7 +31,7 @@ import tempfile
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,7 @@ class Slot:
     last_report: Report | None = None
     nbytes: int = 0
     state_file: Path | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    key: int | None = None  # its trial id while in the store
 
     def sync(self) -> None:
         """Copy the live trial's step and last report."""
@@ -137,8 +137,11 @@ class TrialStore:
     def __init__(self, problem: Problem, seed: int, budget_bytes: int | None) -> None:
         self.problem, self.seed, self.budget = problem, int(seed), budget_bytes
         self.measure = budget_bytes is not None
-        self.slots: OrderedDict[int, Slot] = OrderedDict()
-        self.resident = 0  # measured bytes of the slots whose trial is in memory
+        self.slots: dict[int, Slot] = {}
+        # ids of the slots whose trial is in memory, least recently used first: eviction
+        # takes from the front, so a put costs O(1) however many trials are paused
+        self.live: OrderedDict[int, None] = OrderedDict()
+        self.resident = 0  # measured bytes of the slots in `live`
         self.replay_seconds = 0.0
         self.n_replayed = self.n_evicted = self.n_restored = 0
         self._dir: Path | None = None
@@ -146,34 +149,38 @@ class TrialStore:
     # -- the runner's calls ---------------------------------------------------------------
     def put(self, trial_id: int, slot: Slot) -> None:
         """Keep a paused trial; evict the least recently used beyond the budget."""
-        old = self.slots.pop(trial_id, None)
-        if old is not None:
-            self._forget(old)
+        if trial_id in self.slots:
+            self._forget(self.take(trial_id))
         self.slots[trial_id] = slot
+        slot.key = trial_id
         if slot.trial is not None:
+            self.live[trial_id] = None
             self.resident += slot.nbytes
-        self._evict()
+            self._evict()
 
     def take(self, trial_id: int) -> Slot:
         """Remove and return a paused trial (KeyError if unknown); it may be out of memory."""
         slot = self.slots.pop(trial_id)
-        if slot.trial is not None:
+        slot.key = None
+        if self.live.pop(trial_id, 0) is None:
             self.resident -= slot.nbytes
         return slot
 
     def peek(self, trial_id: int) -> Slot:
         """A paused trial, kept and marked recently used (KeyError if unknown)."""
         slot = self.slots[trial_id]
-        self.slots.move_to_end(trial_id)
+        if trial_id in self.live:
+            self.live.move_to_end(trial_id)
         return slot
 
     def source(self, slot: Slot) -> Trial:
         """The live trial of a paused slot that stays paused (a clone's source)."""
         if slot.trial is None:
-            self.materialize(slot)
-            self.resident += slot.nbytes
-            trial = slot.trial
-            self._evict()
+            trial = self.materialize(slot)
+            if slot.key is not None:
+                self.live[slot.key] = None
+                self.resident += slot.nbytes
+                self._evict()
             return trial
         return slot.trial
 
@@ -266,6 +273,7 @@ class TrialStore:
     def close(self) -> None:
         """Drop every trial and delete saved states."""
         self.slots.clear()
+        self.live.clear()
         self.resident = 0
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
@@ -285,12 +293,9 @@ class TrialStore:
     def _evict(self) -> None:
         if self.budget is None:
             return
-        for trial_id in list(self.slots):
-            if self.resident <= self.budget and self.budget > 0:
-                return
+        while self.live and (self.resident > self.budget or self.budget <= 0):
+            trial_id, _ = self.live.popitem(last=False)
             slot = self.slots[trial_id]
-            if slot.trial is None:
-                continue
             self.resident -= slot.nbytes
             if getattr(self.problem, "restores_state", False):
                 slot.state_file = self._save(trial_id, slot.trial)
@@ -298,8 +303,6 @@ class TrialStore:
             self.n_evicted += 1
 
     def _forget(self, slot: Slot) -> None:
-        if slot.trial is not None:
-            self.resident -= slot.nbytes
         if slot.state_file is not None:
             slot.state_file.unlink(missing_ok=True)
 
