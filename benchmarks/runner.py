@@ -149,7 +149,8 @@ class _Loop:
         self.rows = _Columns(spec)
         self.events: list[tuple[float, int, _Active, Report | BaseException | None]] = []
         self.sequence = itertools.count()
-        budget = spec.paused_memory
+        # nothing to measure when the optimizer never resumes or clones a trial
+        budget = spec.paused_memory if optimizer.keeps_trials else None
         # trials that may be resumed or cloned, within `paused_memory` MiB
         self.store = TrialStore(problem, spec.seed, None if budget is None else int(budget * MIB))
         self.journal = journal
