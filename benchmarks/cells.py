@@ -29,6 +29,11 @@ class CellSpec:
     trial_timeout: float | None = None
     #: The resolved configuration of the cell, recorded in the file metadata.
     config: Mapping[str, Any] = field(default_factory=dict)
+    #: MiB of memory for paused trials (beyond it they are rebuilt exactly); None: no
+    #: limit. Not part of the identity: rows do not depend on it.
+    paused_memory: float | None = 512.0
+    #: The cell's journal (resume after a kill, and the lock), or None: no journal.
+    journal: str | None = None
 
 
 @dataclass

@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.cells import IDENTITY_KEYS, CellResult, CellSpec
+from benchmarks.journal import CellTakenError, journal_path
 from benchmarks.recorder import write_cell
 from benchmarks.runner import run_cell
 from benchmarks.schema import SCHEMA_VERSION
 from problems.errors import describe_error
 
-__all__ = ["CellFailure", "execute_cell", "run_local", "write_result"]
+__all__ = ["CellFailure", "CellTaken", "execute_cell", "run_local", "write_result"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,14 @@ class CellFailure:
         frames = traceback.extract_tb(err.__traceback__)
         where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
         return cls(spec, describe_error(err, where))
+
+
+@dataclass(frozen=True)
+class CellTaken:
+    """A cell another live process is running (or has just written): left to it."""
+
+    spec: CellSpec
+    reason: str
 
 
 def execute_cell(spec: CellSpec, on_report: Callable[[], None] | None = None) -> CellResult:
@@ -77,6 +86,8 @@ def run_local(
         for spec in cells:
             try:
                 yield execute_cell(spec, on_report)
+            except CellTakenError as err:
+                yield CellTaken(spec, str(err))
             except Exception as err:  # one broken cell must not lose the others
                 log.debug("cell failed", exc_info=True)
                 yield CellFailure.of(spec, err)
@@ -88,6 +99,9 @@ def run_local(
         try:
             for future in cf.as_completed(futures):
                 err = future.exception()
+                if isinstance(err, CellTakenError):
+                    yield CellTaken(futures[future], str(err))
+                    continue
                 yield future.result() if err is None else CellFailure.of(futures[future], err)
         except BaseException:
             for f in futures:
@@ -110,6 +124,7 @@ def write_result(result: CellResult, path: Path) -> None:
         **result.info,
     }
     write_cell(path, result.columns, metadata)
+    journal_path(path).unlink(missing_ok=True)  # the cell is complete: nothing to resume
 
 
 @functools.cache

@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 
 from benchmarks.cells import IDENTITY_KEYS, CellSpec
 from benchmarks.compose import ComposedRun
+from benchmarks.journal import cell_is_locked, check_journal, journal_path
 from benchmarks.recorder import cell_path, read_cell_metadata
 from optimizers.budget import Budget
 from problems.errors import UserError
@@ -31,6 +32,9 @@ def plan_cells(
         resolved = OmegaConf.to_container(cfg, resolve=True)
         fixed = {key: resolved.get(key) for key in IDENTITY_KEYS}
         budget = Budget(**{k: cfg.budget.get(k) for k in ("trials", "units", "seconds")})
+        # a journal needs this machine's file system (Ray tasks may run elsewhere)
+        journals = cfg.executor.get("kind") != "ray"
+        paused_memory = cfg.get("paused_memory", 512)
         for seed in cfg.seeds:
             path = cell_path(Path(cfg.results_dir), cfg.study, run.problem, run.optimizer, seed)
             if path in seen:
@@ -41,10 +45,15 @@ def plan_cells(
                     )
                 continue
             seen[path] = fixed
+            journal = journal_path(path)
             if path.exists():
                 _check_same(path, fixed)
                 done.append(path)
+                if journal.exists() and not cell_is_locked(journal):
+                    journal.unlink(missing_ok=True)  # left by a run killed after writing
                 continue
+            if journals:
+                check_journal(journal, fixed, int(seed))
             spec = CellSpec(
                 study=cfg.study,
                 problem=run.problem,
@@ -56,6 +65,8 @@ def plan_cells(
                 workers=int(cfg.workers),
                 trial_timeout=cfg.trial_timeout,
                 config={**resolved, "seed": int(seed)},
+                paused_memory=None if paused_memory is None else float(paused_memory),
+                journal=str(journal) if journals else None,
             )
             todo.append((spec, path))
     return todo, done

@@ -107,7 +107,7 @@ def _run(overrides: list[str], multirun: bool, show_cfg: bool) -> int:
 def _execute(kind: str, todo: list, n_jobs: int, executor_cfg: Any) -> list:
     from tqdm import tqdm
 
-    from benchmarks.executors import CellFailure, run_local, write_result
+    from benchmarks.executors import CellFailure, CellTaken, run_local, write_result
 
     specs = [spec for spec, _ in todo]
     by_key = {(s.study, s.problem, s.optimizer, s.seed): path for s, path in todo}
@@ -125,6 +125,11 @@ def _execute(kind: str, todo: list, n_jobs: int, executor_cfg: Any) -> list:
             s = result.spec
             if isinstance(result, CellFailure):
                 failures.append(result)
+                bar.update()
+                continue
+            if isinstance(result, CellTaken):
+                print(f"cell {s.problem}/{s.optimizer}/seed={s.seed} left to another process: "
+                      f"{result.reason}.", file=sys.stderr)
                 bar.update()
                 continue
             path = by_key[(s.study, s.problem, s.optimizer, s.seed)]

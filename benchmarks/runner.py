@@ -20,12 +20,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from benchmarks import journal as journaling
 from benchmarks.building import build_optimizer, build_problem
 from benchmarks.cells import CellResult, CellSpec
 from benchmarks.schema import SCHEMA
+from benchmarks.trial_store import MIB, Recipe, Slot, TrialStore
 from optimizers.base import Decision, Job, JobKind, Optimizer, Status
 from optimizers.budget import Budget
-from problems.base import Problem, Report, Trial, config_key
+from problems.base import Problem, Report, config_key
 from problems.errors import describe_error
 
 __all__ = ["Budget", "CellResult", "CellSpec", "report_status", "run_cell", "run_problem"]
@@ -66,7 +68,7 @@ class _Active:
     """A job in progress on a simulated worker."""
 
     job: Job
-    trial: Trial
+    slot: Slot
     reports: Iterator[Report]
     clock: float  # the job's virtual time after its last scheduled report
     config_json: str
@@ -94,8 +96,20 @@ class _Columns:
 
 
 def run_cell(spec: CellSpec, on_report: Callable[[], None] | None = None) -> CellResult:
-    """Run one cell to the end of its budget (or until the optimizer is done)."""
-    return run_problem(spec, build_problem(spec.problem_conf), on_report)
+    """Run one cell to the end of its budget (or until the optimizer is done).
+
+    With `spec.journal` set, the cell runs holding its lock and journaling its reports, and
+    resumes from a journal a killed run left; raises CellTakenError when another live
+    process holds the cell or has written its file.
+    """
+    if spec.journal is None:
+        return run_problem(spec, build_problem(spec.problem_conf), on_report)
+    with journaling.CellLock(spec.journal) as lock:
+        if not lock.acquired:
+            raise journaling.CellTakenError("another live process is running it")
+        if journaling.cell_file_of(spec.journal).exists():
+            raise journaling.CellTakenError("another process has just written it")
+        return run_problem(spec, build_problem(spec.problem_conf), on_report)
 
 
 def run_problem(spec: CellSpec, problem: Problem,
@@ -103,11 +117,21 @@ def run_problem(spec: CellSpec, problem: Problem,
     """Run a cell on a problem object already built (`spec.problem_conf` is not read).
 
     For problems that are not conf targets, such as those the tests and benchmarks define.
+    Journals to `spec.journal` when set (the caller holds the cell's lock).
     """
     optimizer = build_optimizer(spec.optimizer_conf, problem, spec.seed)
+    journal = None
     try:
-        return _Loop(spec, problem, optimizer, on_report).run()
+        if spec.journal is not None:
+            journal = journaling.open_journal(spec, optimizer.drives_own_loop)
+        loop = _Loop(spec, problem, optimizer, on_report, journal)
+        try:
+            return loop.run()
+        finally:
+            loop.store.close()  # deletes saved trial states
     finally:
+        if journal is not None:
+            journal.close()
         optimizer.close()
 
 
@@ -118,13 +142,20 @@ class _Loop:
         problem: Problem,
         optimizer: Optimizer,
         on_report: Callable[[], None] | None,
+        journal: journaling.Journal | None = None,
     ) -> None:
         self.spec, self.problem, self.optimizer = spec, problem, optimizer
         self.on_report = on_report
         self.rows = _Columns(spec)
         self.events: list[tuple[float, int, _Active, Report | BaseException | None]] = []
         self.sequence = itertools.count()
-        self.paused: dict[int, Trial] = {}  # trials that may be resumed or cloned
+        # nothing to measure when the optimizer never resumes or clones a trial
+        budget = spec.paused_memory if optimizer.keeps_trials else None
+        # trials that may be resumed or cloned, within `paused_memory` MiB
+        self.store = TrialStore(problem, spec.seed, None if budget is None else int(budget * MIB))
+        self.journal = journal
+        self.journaled = [] if journal is None else journal.records  # rows a killed run left
+        self.pending = journaling.pending_outcomes(self.journaled)  # their outcomes, per trial
         self.parents: dict[int, int | None] = {}
         self.free_workers = spec.workers
         self.clock = 0.0
@@ -139,6 +170,8 @@ class _Loop:
 
     # -- main loop -------------------------------------------------------------------------
     def run(self) -> CellResult:
+        if self.journaled:  # wall time goes on from the killed run's
+            self.start -= self.journaled[-1][journaling.WALL]
         if self.optimizer.drives_own_loop:
             self.optimizer.drive(self.problem, self.spec.budget, self.spec.workers,
                                  self._record_external)
@@ -190,6 +223,8 @@ class _Loop:
             "deterministic": bool(self.optimizer.deterministic),
             "dropped_jobs": len(self.events),
             "problem_info": self.problem.describe(),
+            **self.store.stats(),
+            "resumed_reports": len(self.journaled),
         }
         return CellResult(self.spec, self.rows.data, info)
 
@@ -204,31 +239,42 @@ class _Loop:
             job.trial if job.kind is JobKind.RESUME else job.parent, job
         )  # an unknown trial is the optimizer's bug: raised, not recorded
         try:
-            trial = self._trial_for(job, held)
+            slot = self._slot_for(job, held)
         except Exception as err:  # e.g. a clone refusing a new model shape: a failed trial
             self.free_workers -= 1
-            stand_in = _Active(job, _Stub(None), _no_reports(), self.clock,
+            stand_in = _Active(job, Slot(Recipe(job.config)), _no_reports(), self.clock,
                                config_key(job.config), target)
-            self._record(stand_in, None, Status.FAILED, error=describe_error(err))
+            self._record(stand_in, None, Status.FAILED, error=_error_text(err), at_start=True)
             self._close(stand_in, Status.FAILED, math.nan, 0, keep=False)
             return
-        if self.optimizer.keeps_trials:
-            self.paused.pop(job.trial, None)
-        active = _Active(job, trial, trial.advance(target), self.clock,
-                         config_key(trial.config), target)
+        if self.optimizer.keeps_trials and job.trial in self.store:
+            self.store.take(job.trial)
+        reports = self.store.reports(slot, target, self.pending.get(job.trial))
+        active = _Active(job, slot, reports, self.clock, config_key(slot.recipe.config), target)
         self.free_workers -= 1
         self._schedule(active)
 
-    def _trial_for(self, job: Job, held: Trial | None) -> Trial:
-        if held is None:
-            return self.problem.trial(job.config, self.spec.seed)
-        if job.kind is JobKind.RESUME and dict(job.config) == held.config:
+    def _slot_for(self, job: Job, held: Slot | None) -> Slot:
+        """The job's trial: fresh, the paused one, or a clone; only a recipe while the
+        journal of a killed run replays it (built when it must train).
+        """
+        queue = self.pending.get(job.trial)
+        if queue and queue[0][0] == journaling.FAILED_START:
+            raise journaling.JournaledError(queue.popleft()[1])
+        if held is not None and job.kind is JobKind.RESUME and (
+                dict(job.config) == held.recipe.config):
             return held
-        return held.clone(job.config)
+        recipe = Recipe(dict(job.config), None if held is None else held.recipe)
+        if queue:
+            step, last = (0, None) if held is None else (held.step, held.last_report)
+            return Slot(recipe, None, step, last)
+        if held is None:
+            return self.store.build(recipe, self.problem.trial, job.config, self.spec.seed)
+        return self.store.build(recipe, self.store.source(held).clone, job.config)
 
-    def _held(self, trial_id: int | None, job: Job) -> Trial:
+    def _held(self, trial_id: int | None, job: Job) -> Slot:
         try:
-            return self.paused[trial_id]  # type: ignore[index]
+            return self.store.peek(trial_id)  # type: ignore[arg-type]
         except KeyError:
             raise RuntimeError(
                 f"{type(self.optimizer).__name__} asked to {job.kind} trial {trial_id}, "
@@ -258,12 +304,12 @@ class _Loop:
         job = active.job
         if not isinstance(outcome, Report):
             if outcome is None:  # nothing left to train: the trial already reached its target
-                last = active.trial.last_report
+                last = active.slot.last_report
                 value = math.nan if last is None else last.value
-                self._close(active, Status.COMPLETED, value, active.trial.step)
+                self._close(active, Status.COMPLETED, value, active.slot.step)
             else:
-                self._record(active, None, Status.FAILED, error=describe_error(outcome))
-                self._close(active, Status.FAILED, math.nan, active.trial.step, keep=False)
+                self._record(active, None, Status.FAILED, error=_error_text(outcome))
+                self._close(active, Status.FAILED, math.nan, active.slot.step, keep=False)
             return
         self.cum_units += outcome.units
         decision = Decision.CONTINUE
@@ -287,10 +333,14 @@ class _Loop:
         self.failures_in_a_row = self.failures_in_a_row + 1 if status is Status.FAILED else 0
         active.reports.close()
         if keep and self.optimizer.keeps_trials:
-            self.paused[active.job.trial] = active.trial
+            slot = active.slot
+            slot.recipe = slot.recipe.ended_at(slot.step)
+            self.store.put(active.job.trial, slot)
         tick = time.perf_counter()
         self.optimizer.tell(active.job.trial, status, value, step)
         self.optimizer_seconds += time.perf_counter() - tick
+        if self.journal is not None:
+            self.journal.flush()
 
     # -- recording ------------------------------------------------------------------------
     def _record_external(self, trial: int, parent: int | None, config: Mapping[str, Any],
@@ -313,8 +363,8 @@ class _Loop:
         status = Status.FAILED if error else report_status(report, decision, target)
         if status is Status.FAILED and error is None:
             error = NAN_ERROR
-        stand_in = _Active(Job(JobKind.NEW, trial, config), _Stub(report), _no_reports(),
-                           self.clock, config_key(config), 0)
+        stand_in = _Active(Job(JobKind.NEW, trial, config), Slot(Recipe(config), None,
+                           report.step), _no_reports(), self.clock, config_key(config), 0)
         self._record(stand_in, report, status, error)
         if budget.units is not None and self.cum_units >= budget.units:
             self.stop_reason = "units"
@@ -322,7 +372,7 @@ class _Loop:
         return True
 
     def _record(self, active: _Active, report: Report | None, status: Status,
-                error: str | None = None) -> None:
+                error: str | None = None, at_start: bool = False) -> None:
         value = math.nan if report is None else report.value
         loss = math.nan if report is None else self.optimizer.loss(value)
         if status is not Status.FAILED and loss < self.best_loss:
@@ -334,10 +384,10 @@ class _Loop:
             true_value = metrics.pop("true_value", None)
             if metrics:
                 extra = json.dumps(metrics, sort_keys=True, default=float)
-        self.rows.add((
+        row = (
             active.job.trial,
             self.parents.get(active.job.trial),
-            active.trial.step if report is None else report.step,
+            active.slot.step if report is None else report.step,
             value,
             loss,
             _STATUS_TEXT[status],
@@ -352,7 +402,12 @@ class _Loop:
             None if true_value is None else float(true_value),
             extra,
             error,
-        ))
+        )
+        if self.journal is not None:
+            row = self.journal.record(len(self.rows.rows), row, report, at_start)
+            if len(self.rows.rows) == len(self.journaled) - 1:  # the killed run's last row
+                self.optimizer_seconds = row[journaling.OPTIMIZER]
+        self.rows.add(row)
         if self.on_report is not None:
             self.on_report()
 
@@ -369,11 +424,8 @@ def _no_reports() -> Iterator[Report]:
     yield from ()
 
 
-class _Stub:
-    """The little of a Trial that recording needs, for self-driven optimizers."""
-
-    def __init__(self, report: Report | None) -> None:
-        self.step = 0 if report is None else report.step
+def _error_text(err: BaseException) -> str:
+    return err.text if isinstance(err, journaling.JournaledError) else describe_error(err)
 
 
 class _deadline:  # noqa: N801 - used as a context manager

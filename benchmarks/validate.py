@@ -56,6 +56,8 @@ def validate(run: ComposedRun) -> None:
     _check_count("n_jobs", cfg.get("n_jobs"), allow_null=False)
     number(0, low_open=True, null=True, allowed="a positive number of seconds or null").check(
         "trial_timeout", cfg.get("trial_timeout"), UserError, ";")
+    number(0, finite=True, null=True, allowed="a number of MiB >= 0 or null").check(
+        "paused_memory", cfg.get("paused_memory"), UserError, ";")
     _check_results_dir(cfg.get("results_dir"))
     if cfg.executor.get("kind") == "ray":
         from benchmarks.ray_executor import check_executor

@@ -104,6 +104,11 @@ class Problem(ABC):
     optimum: float | None = None
     #: Metric names this problem records beside the objective, in a stable order.
     metric_names: ClassVar[tuple[str, ...]] = ()
+    #: How a paused trial that left memory comes back: True when a trial pickled without
+    #: its problem continues bit for bit (its state is saved to a file); False: by replay,
+    #: a fresh trial trained along the same schedule (always exact, as training is
+    #: deterministic, but it costs the training again).
+    restores_state: ClassVar[bool] = False
 
     @abstractmethod
     def trial(self, config: Mapping[str, Any], seed: int) -> Trial:

@@ -65,7 +65,9 @@ class MLPProblem(Problem):
     change in a clone (the weights fix it).
 
     Memory: a paused trial holds the network and Adam's two moment buffers: 3 x (21h + 2h
-    + 2) float32 values, 17-70 KB for h = 32..256 (plus the generator's 5 KB state).
+    + 2) float32 values, 17-70 KB for h = 32..256 (plus the generator's 5 KB state). Beyond
+    the runner's `paused_memory` a paused trial is pickled to a file (``restores_state``)
+    and continues from it bit for bit.
 
     Args:
         n_samples, n_features, data_seed: the dataset.
@@ -76,6 +78,8 @@ class MLPProblem(Problem):
     """
 
     direction = "maximize"
+    #: Weights, Adam's state and the generator pickle and continue bit for bit (tested).
+    restores_state = True
     metric_names: ClassVar[tuple[str, ...]] = ("test_value", "valid_loss", "test_loss",
                                                "train_loss")
 
