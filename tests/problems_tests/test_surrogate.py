@@ -156,3 +156,11 @@ def test_shipped_surrogates_answer_any_configuration(name):
     assert problem.evaluate(config, seed=0) == top
     spec = problem.fitted.model.spec
     assert not set(spec["train_ids"]) & set(np.flatnonzero(is_held_out(np.arange(2000))))
+
+
+def test_tables_and_models_fit_the_size_budget():
+    from problems.surrogate_model import MODELS_DIR
+    from problems.table_format import TABLES_DIR
+
+    files = [*TABLES_DIR.rglob("*"), *MODELS_DIR.rglob("*")]
+    assert sum(f.stat().st_size for f in files if f.is_file()) <= 25e6
