@@ -93,7 +93,7 @@ def fit_spec(table_name: str) -> dict[str, Any]:
         "table_space": table.meta["space"],
         "columns": columns,
         "aliases": aliases,
-        "int_columns": sorted(curves.int_columns & set(columns)),
+        "int_columns": sorted(curves.int_columns & set(curves.columns)),
         "steps": curves.steps.tolist(),
         "mean": center.tolist(),
         "scale": scale.tolist(),

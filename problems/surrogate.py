@@ -29,6 +29,7 @@ Semantics (each fixed, and tested):
 
 from __future__ import annotations
 
+import bisect
 import copy
 import functools
 import math
@@ -128,6 +129,11 @@ class SurrogateProblem(Problem):
             fid["name"], max(int(fid["min"]), int(steps[0])), int(fid["max"]),
             int(fid["report_every"]))
         self.metric_names = (*meta["metric_names"], *_OWN_METRICS)
+        #: Metrics read from a trial's curve, in report order, and which are ints.
+        self.reported = tuple(n for n in self.metric_names if n != "seconds")
+        self.reported_int = tuple(n in self.fitted.int_columns or n in _OWN_METRICS
+                                  for n in self.reported)
+        self.steps = steps.tolist()
 
     def describe(self) -> dict[str, Any]:
         """As :meth:`Problem.describe`, plus the model's source and fit."""
@@ -166,39 +172,43 @@ class _SurrogateTrial(Trial):
 
     def __init__(self, problem: Problem, config: Mapping[str, Any], seed: int) -> None:
         super().__init__(problem, config, seed)
-        self._curve: dict[str, np.ndarray] | None = None
+        self._rows: list[list[float]] | None = None
         self._previous = 0
 
     def _train(self, step: int) -> int:
         self._previous = self.step
         return step - self.step
 
-    def _at(self, step: int) -> dict[str, float]:
-        if self._curve is None:  # made on the first report: a clone shares nothing mutable
-            self._curve = self.problem.curve(self.config, self.seed)
-        steps = self.problem.fitted.model.steps
+    def _at(self, step: int) -> list[float]:
+        """[value, cum_seconds, *reported metrics] at `step` (interpolated in between)."""
+        problem = self.problem
+        if self._rows is None:  # made on the first report; rows of Python floats: fast reads
+            curve = problem.curve(self.config, self.seed)
+            table = np.stack([curve[name] for name in ("value", "cum_seconds",
+                                                       *problem.reported)])
+            self._rows = table.T.tolist()
+        steps = problem.steps
         if step < steps[0] or step > steps[-1]:
             raise ValueError(
-                f"step {step} is outside the recorded steps {int(steps[0])}..{int(steps[-1])} "
-                f"of table `{self.problem.table_name}`; the surrogate invents nothing there."
+                f"step {step} is outside the recorded steps {steps[0]}..{steps[-1]} "
+                f"of table `{problem.table_name}`; the surrogate invents nothing there."
             )
-        i = int(np.searchsorted(steps, step))
+        i = bisect.bisect_left(steps, step)
         if steps[i] == step:
-            return {name: float(col[i]) for name, col in self._curve.items()}
+            return self._rows[i]
         weight = (step - steps[i - 1]) / (steps[i] - steps[i - 1])
-        return {name: float(col[i - 1] + weight * (col[i] - col[i - 1]))
-                for name, col in self._curve.items()}
+        return [a + weight * (b - a) for a, b in zip(self._rows[i - 1], self._rows[i],
+                                                      strict=True)]
 
     def _evaluate(self) -> tuple[float, Mapping[str, Any]]:
         now = self._at(self.step)
-        before = self._at(self._previous)["cum_seconds"] if self._previous else 0.0
-        ints = self.problem.fitted.int_columns | {"residual_id", "residual_seed"}
-        metrics: dict[str, Any] = {}
-        for name in self.problem.metric_names:
-            if name in now:
-                metrics[name] = round(now[name]) if name in ints else now[name]
-        metrics["seconds"] = max(now["cum_seconds"] - before, 0.0)
-        return now["value"], metrics
+        before = self._at(self._previous)[1] if self._previous else 0.0
+        metrics: dict[str, Any] = {
+            name: round(x) if is_int else x
+            for name, is_int, x in zip(self.problem.reported, self.problem.reported_int,
+                                       now[2:], strict=True)}
+        metrics["seconds"] = max(now[1] - before, 0.0)
+        return now[0], metrics
 
     def clone(self, config: Mapping[str, Any] | None = None) -> Trial:
         """A copy of this trial; a changed configuration (PBT) has no curve to follow."""
