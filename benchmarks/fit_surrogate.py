@@ -99,6 +99,7 @@ def fit_spec(table_name: str) -> dict[str, Any]:
         "scale": scale.tolist(),
         "basis": basis.tolist(),
         "train_ids": curves.ids[train].tolist(),
+        "grids": {c: _grid(stacked[:, :, j]) for j, c in enumerate(columns)},
         "bounds": {c: [float(stacked[:, :, j].min()), float(stacked[:, :, j].max())]
                    for j, c in enumerate(columns)},
         "gp": {"x_train": x.tolist(), "alpha": gp.alpha_.tolist(),
@@ -116,6 +117,19 @@ def fit_spec(table_name: str) -> dict[str, Any]:
     if not np.allclose(check, gp.predict(x[:20]), rtol=1e-6, atol=1e-8):
         raise RuntimeError("the surrogate's numpy prediction differs from scikit-learn's.")
     return spec
+
+
+def _grid(values: np.ndarray) -> float | None:
+    """The resolution of a column whose values all lie on a grid (an accuracy on 200 rows:
+    0.005), else None; surrogate values are rounded to it, so ties happen as in reality.
+    """
+    unique = np.unique(values.astype(np.float32))
+    if len(unique) < 2 or len(unique) > 10_000:
+        return None
+    gap = round(float(np.diff(unique).min()), 6)
+    if gap <= 0 or np.abs(unique / gap - np.round(unique / gap)).max() > 1e-3:
+        return None
+    return gap
 
 
 def _parse(argv: Sequence[str]) -> dict[str, str]:

@@ -18,7 +18,9 @@ Semantics (each fixed, and tested):
   cell seed gives identical rows. The drawn residual is recorded as the metrics
   ``residual_id`` and ``residual_seed``.
 - **Ranges.** Every column is clipped to the range the table recorded for it (accuracy in
-  [0, 1], losses >= 0); int columns are rounded.
+  [0, 1], losses >= 0); int columns are rounded, and a column whose recorded values all lie
+  on a grid (mlp's validation accuracy on 200 rows: multiples of 0.005) is rounded to it,
+  so ties happen as in real training.
 - **Steps.** As tables: recorded steps answer directly, a step between two recorded ones
   by linear interpolation, a step outside the recorded range raises.
 - **Cost.** Cumulative seconds are made non-decreasing (and >= 0) along the curve, so the
@@ -80,6 +82,7 @@ class _Fitted:
         self.low = np.array([self.model.bounds[c][0] for c in self.model.columns])[:, None]
         self.high = np.array([self.model.bounds[c][1] for c in self.model.columns])[:, None]
         self.int_columns = set(spec["int_columns"])
+        self.grids = {c: g for c, g in spec.get("grids", {}).items() if g}
         if n_seeds < 2:
             raise ValueError(f"table `{table_name}` has one seed: no seed-to-seed variation "
                              "to draw residuals from.")
@@ -158,6 +161,9 @@ class SurrogateProblem(Problem):
         values = np.clip(mean + fitted.residuals[pick, seed_index], fitted.low, fitted.high)
         out = dict(zip(model.columns, values, strict=True))
         out["cum_seconds"] = np.maximum.accumulate(np.maximum(out["cum_seconds"], 0.0))
+        for name, grid in fitted.grids.items():
+            # Shortest decimals on the grid (accuracy 0.53, not 0.5300000000000001).
+            out[name] = np.round(np.round(out[name] / grid) * grid, 9)
         for name in fitted.int_columns & set(out):
             out[name] = np.round(out[name])
         for name, source in model.aliases.items():

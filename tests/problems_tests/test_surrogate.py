@@ -11,7 +11,7 @@ from benchmarks.fit_surrogate import fit_spec
 from benchmarks.fit_surrogate import main as fit
 from benchmarks.tabulate import main as tabulate
 from problems.surrogate import SurrogateProblem
-from problems.surrogate_model import SurrogateModel, is_held_out, table_curves
+from problems.surrogate_model import SurrogateModel, features, is_held_out, table_curves
 
 # learning_curve recorded at iterations 3, 6, 9 for 40 configurations x seeds 0, 1, 2.
 TINY = ["problem=learning_curve", "problem.max_iterations=9", "problem.report_every=3"]
@@ -85,9 +85,17 @@ def test_cell_seeds_draw_residual_curves_of_the_tables_own_size(problem, folder)
 
 def test_a_configuration_off_the_table_gets_its_own_mean_curve():
     problem = problems.load("mlp_surrogate")
-    means = [problem.curve({"hidden_size": 64, "lr": lr, "batch_size": 32}, 0)["value"][-1]
-             for lr in np.geomspace(2e-4, 8e-3, 9)]
+    x = np.array([features(problem.space, {"hidden_size": 64, "lr": lr, "batch_size": 32})
+                  for lr in np.geomspace(2e-4, 8e-3, 9)])
+    means = problem.fitted.model.predict_mean(x)[:, 0, -1]
     assert len(set(np.round(means, 6))) == 9  # the table's nearest neighbours repeat
+
+
+def test_a_column_on_a_grid_is_rounded_to_it():
+    problem = problems.load("mlp_surrogate")
+    values = [problem.evaluate(problem.space.sample(np.random.default_rng(s)), seed=s).value
+              for s in range(10)]
+    assert all(abs(v * 200 - round(v * 200)) < 1e-6 for v in values)  # 200 validation rows
 
 
 def test_values_stay_in_the_tables_range(problem):
