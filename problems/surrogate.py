@@ -73,6 +73,9 @@ class _Fitted:
         rows = np.searchsorted(curves.ids, self.model.train_ids)
         stacked = np.stack([curves.data[c][rows] for c in self.model.columns], axis=2)
         n_seeds = stacked.shape[1]
+        if n_seeds < 2:
+            raise ValueError(f"table `{table_name}` has one seed: no seed-to-seed variation "
+                             "to draw residuals from.")
         # (train configs, seeds, columns, steps): each seed's deviation from its config's
         # mean, scaled to a single seed's variance (module doc).
         self.residuals = (stacked - stacked.mean(axis=1, keepdims=True)) * math.sqrt(
@@ -83,9 +86,6 @@ class _Fitted:
         self.high = np.array([self.model.bounds[c][1] for c in self.model.columns])[:, None]
         self.int_columns = set(spec["int_columns"])
         self.grids = {c: g for c, g in spec.get("grids", {}).items() if g}
-        if n_seeds < 2:
-            raise ValueError(f"table `{table_name}` has one seed: no seed-to-seed variation "
-                             "to draw residuals from.")
 
 
 @functools.lru_cache(maxsize=4)

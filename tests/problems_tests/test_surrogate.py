@@ -172,3 +172,10 @@ def test_tables_and_models_fit_the_size_budget():
 
     files = [*TABLES_DIR.rglob("*"), *MODELS_DIR.rglob("*")]
     assert sum(f.stat().st_size for f in files if f.is_file()) <= 25e6
+
+
+def test_a_model_fitted_on_ids_the_table_lacks_is_refused(model, tmp_path):
+    small = tmp_path / "small"
+    assert tabulate([*TINY, "configs=10", "seeds=[0,1,2]", f"out={small}"]) == 0
+    with pytest.raises(ValueError, match=r"was fitted on table ids the table .* lacks \(e.g. 10\)"):
+        SurrogateProblem(str(small), str(model))
