@@ -179,3 +179,12 @@ def test_a_model_fitted_on_ids_the_table_lacks_is_refused(model, tmp_path):
     assert tabulate([*TINY, "configs=10", "seeds=[0,1,2]", f"out={small}"]) == 0
     with pytest.raises(ValueError, match=r"was fitted on table ids the table .* lacks \(e.g. 10\)"):
         SurrogateProblem(str(small), str(model))
+
+
+@pytest.mark.parametrize("name", ["mlp", "lgbm"])
+def test_shipped_models_are_fitted_on_the_shipped_tables(name):
+    problem = SurrogateProblem(name)
+    ids = problem.fitted.table.ids
+    assert problem.fitted.model.train_ids.tolist() == ids[~is_held_out(ids)].tolist(), (
+        f"problems/surrogates/{name}.json.gz is not fitted on the shipped `{name}` table "
+        f"({len(ids)} ids); refit: python -m benchmarks.fit_surrogate table={name}")
