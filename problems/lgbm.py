@@ -65,8 +65,9 @@ class LightGBMProblem(Problem):
     histogram pool, score buffers and its trees: 19-25 MiB of resident memory per paused
     trial (the conf's `paused_trial_mib`, checked by the problem kit). Beyond the runner's
     `paused_memory` a paused trial leaves memory and is rebuilt by replay: a Booster
-    reloaded from ``model_to_string`` and continued with ``init_model`` does not continue bit for bit (its bagging and feature-fraction streams restart: up to
-    1.1 in raw score after 20 + 20 rounds, measured), so ``restores_state`` stays False.
+    reloaded from ``model_to_string`` and continued with ``init_model`` does not continue
+    bit for bit (its bagging and feature-fraction streams restart: up to 1.1 in raw score
+    after 20 + 20 rounds, measured), so ``restores_state`` stays False.
 
     Args:
         n_samples, n_features, n_informative, data_seed: the dataset.
