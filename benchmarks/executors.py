@@ -95,8 +95,11 @@ def run_local(
             raise
 
 
-def write_result(result: CellResult, path: Path) -> None:
-    """Write a finished cell with its metadata (atomically; never overwrites)."""
+def write_result(result: CellResult, path: Path) -> bool:
+    """Write a finished cell with its metadata (atomically; never overwrites).
+
+    Returns False when another run of the same study wrote the cell first (see `write_cell`).
+    """
     config = result.spec.config
     metadata = {
         "schema_version": SCHEMA_VERSION,
@@ -109,7 +112,7 @@ def write_result(result: CellResult, path: Path) -> None:
         "git_commit": git_commit(),
         **result.info,
     }
-    write_cell(path, result.columns, metadata)
+    return write_cell(path, result.columns, metadata)
 
 
 @functools.cache

@@ -86,13 +86,17 @@ def _run(overrides: list[str], multirun: bool, show_cfg: bool) -> int:
         print(f"skipping {len(done)} complete cell(s) already in "
               f"{', '.join(map(str, studies))}", file=sys.stderr)
     paths = [path for _, path in todo] + done
-    failures = _execute(executor.pop(), todo, n_jobs, runs[0].cfg.executor) if todo else []
+    failures, theirs = (_execute(executor.pop(), todo, n_jobs, runs[0].cfg.executor) if todo
+                        else ([], 0))
     from benchmarks.summary import summarize, summary_table
 
     print(summary_table(summarize(sorted(p for p in set(paths) if p.exists()))))
     if todo:
-        print(f"\nwrote {len(todo) - len(failures)} cell(s) under "
+        print(f"\nwrote {len(todo) - len(failures) - theirs} cell(s) under "
               f"{', '.join(map(str, studies))}")
+    if theirs:
+        print(f"{theirs} cell(s) were written meanwhile by another run of the same study; "
+              "kept those files (a cell's rows are the same whoever runs it).", file=sys.stderr)
     if failures:
         for failure in failures:
             s = failure.spec
@@ -104,7 +108,8 @@ def _run(overrides: list[str], multirun: bool, show_cfg: bool) -> int:
     return 0
 
 
-def _execute(kind: str, todo: list, n_jobs: int, executor_cfg: Any) -> list:
+def _execute(kind: str, todo: list, n_jobs: int, executor_cfg: Any) -> tuple[list, int]:
+    """Run and write the cells; return the failures and the count another run wrote first."""
     from tqdm import tqdm
 
     from benchmarks.executors import CellFailure, run_local, write_result
@@ -120,7 +125,7 @@ def _execute(kind: str, todo: list, n_jobs: int, executor_cfg: Any) -> list:
             results = run_ray(specs, executor_cfg)
         else:
             results = run_local(specs, n_jobs, on_report=trial_bar.update if n_jobs <= 1 else None)
-        failures = []
+        failures, theirs = [], 0
         for result in results:
             s = result.spec
             if isinstance(result, CellFailure):
@@ -128,13 +133,13 @@ def _execute(kind: str, todo: list, n_jobs: int, executor_cfg: Any) -> list:
                 bar.update()
                 continue
             path = by_key[(s.study, s.problem, s.optimizer, s.seed)]
-            write_result(result, path)
+            theirs += not write_result(result, path)
             bar.update()
             bar.set_postfix_str(f"{s.problem}/{s.optimizer}/seed={s.seed}")
     finally:
         trial_bar.close()
         bar.close()
-    return failures
+    return failures, theirs
 
 
 def _setup_logging() -> None:
