@@ -18,10 +18,11 @@ from omegaconf import OmegaConf
 
 __all__ = ["main"]
 
-USAGE = """usage: python -m benchmarks.run [-m] [--cfg] [key=value ...]
+USAGE = """usage: python -m benchmarks.run [-m] [--cfg [job|all]] [key=value ...]
 
   -m, --multirun   sweep comma-separated values: problem=branin,hartmann6 optimizer=random,tpe
-  --cfg            print the composed configuration(s) and exit
+  --cfg, -c [job|all]  print the composed configuration(s) and exit (there is no Hydra
+                   section: no launcher or sweeper plugins; use n_jobs=N or executor=ray)
   -h, --help       show this help
 
 keys: study, results_dir, seeds, budget.trials, budget.units, budget.seconds, workers,
@@ -32,6 +33,7 @@ groups (a file in conf/<group>/ is a value):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
+    from benchmarks.cli_flags import FlagError, parse_flags
     from benchmarks.compose import UserError, group_options
 
     args = list(sys.argv[1:] if argv is None else argv)
@@ -39,18 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(USAGE + "\n".join(f"  {g}: {', '.join(group_options(g))}"
                                 for g in ("problem", "optimizer", "executor", "experiment")))
         return 0
-    multirun = any(a in ("-m", "--multirun") for a in args)
-    show_cfg = "--cfg" in args
-    overrides = [a for a in args if a not in ("-m", "--multirun", "--cfg")]
-    unknown = [a for a in overrides if a.startswith("-")]
     _setup_logging()
     try:
-        if unknown:
-            raise UserError(
-                f"unknown option `{unknown[0]}`; the options are -m, --cfg and --help."
-            )
-        return _run(overrides, multirun, show_cfg)
-    except UserError as err:
+        flags = parse_flags(args)
+        return _run(flags.overrides, flags.multirun, flags.show_cfg)
+    except (UserError, FlagError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
