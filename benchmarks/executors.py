@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.cells import IDENTITY_KEYS, CellResult, CellSpec
+from benchmarks.cells import CellResult, CellSpec, cell_identity
 from benchmarks.recorder import write_cell
 from benchmarks.runner import run_cell
 from benchmarks.schema import SCHEMA_VERSION
@@ -103,7 +103,7 @@ def write_result(result: CellResult, path: Path) -> bool:
     config = result.spec.config
     metadata = {
         "schema_version": SCHEMA_VERSION,
-        "cell_config": {key: config.get(key) for key in IDENTITY_KEYS},
+        "cell_config": cell_identity(config),
         "config": config,
         "study": result.spec.study,
         "problem": result.spec.problem,
