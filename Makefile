@@ -12,7 +12,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --config-settings editable_mode=compat -e '.[test]'
 	touch $(STAMP)
 
-# The newcomer's first look: a small study that fills every table, then its report.
+# The newcomer's first look: a small study that fills every table, then its report
+# (results/demo/_report/report.md).
 run: $(STAMP)
 	$(PY) -m benchmarks.run +experiment=demo
 	$(PY) -m analysis.report results/demo

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from benchmarks.schema import CELL_COLUMNS, COLUMNS, METADATA_KEY, SCHEMA_VERSION
+from benchmarks.schema import CELL_COLUMNS, COLUMNS, METADATA_KEY, SCHEMA, SCHEMA_VERSION
 
 __all__ = [
     "ANALYSIS_COLUMNS",
@@ -156,15 +156,7 @@ def load_results(paths: str | Path | Iterable[str | Path],
     wanted = _columns(columns)
     tables, cells = [], []
     for file in files:
-        parquet = pq.ParquetFile(file)
-        meta = _checked_metadata(file, parquet.schema_arrow.metadata)
-        missing = [c for c in COLUMNS if c not in parquet.schema_arrow.names]
-        if missing:
-            raise SchemaError(
-                f"{file} misses the column(s) {', '.join(missing)} of schema version "
-                f"{SCHEMA_VERSION}; it was not written by a compatible hpo-arena."
-            )
-        table = parquet.read(columns=wanted)
+        table, meta = _read_cell_file(file, wanted)
         tables.append(table)
         cells.append(_cell_row(file, meta, table))
     # One conversion of all cells at once: the same frame as concatenating each file's,
@@ -185,6 +177,37 @@ def load_results(paths: str | Path | Iterable[str | Path],
             "twice; pass each study folder once."
         )
     return Results(reports, cell_frame)
+
+
+def _read_cell_file(file: Path, wanted: list[str]) -> tuple[pa.Table, dict[str, Any]]:
+    """Read one cell file; anything unreadable or incompatible is a SchemaError naming it."""
+    try:
+        parquet = pq.ParquetFile(file)
+        schema = parquet.schema_arrow
+    except (OSError, pa.ArrowException) as err:
+        raise SchemaError(f"{file} is not a readable Parquet file ({_first_line(err)}); "
+                          "delete it (or re-run its cell) and build the report again.") from None
+    meta = _checked_metadata(file, schema.metadata)
+    missing = [c for c in COLUMNS if c not in schema.names]
+    if missing:
+        raise SchemaError(
+            f"{file} misses the column(s) {', '.join(missing)} of schema version "
+            f"{SCHEMA_VERSION}; it was not written by a compatible hpo-arena."
+        )
+    wrong = [f"{c} ({schema.field(c).type}, expected {SCHEMA.field(c).type})"
+             for c in COLUMNS if not schema.field(c).type.equals(SCHEMA.field(c).type)]
+    if wrong:
+        raise SchemaError(f"{file} has column(s) of the wrong type: {', '.join(wrong)}; it "
+                          "was not written by a compatible hpo-arena.")
+    try:
+        return parquet.read(columns=wanted), meta
+    except (OSError, pa.ArrowException) as err:
+        raise SchemaError(f"{file} is damaged ({_first_line(err)}); delete it (or re-run "
+                          "its cell) and build the report again.") from None
+
+
+def _first_line(err: BaseException) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def cell_reports(results: Results, problem: str, optimizer: str, seed: int) -> pd.DataFrame:
@@ -223,7 +246,14 @@ def _checked_metadata(path: str | Path, meta: Mapping[bytes, bytes] | None) -> d
     meta = meta or {}
     if METADATA_KEY not in meta:
         raise SchemaError(f"{path} has no hpo-arena metadata; it was not written by hpo-arena.")
-    data = json.loads(meta[METADATA_KEY])
+    try:
+        data = json.loads(meta[METADATA_KEY])
+    except ValueError:
+        raise SchemaError(f"{path} has unreadable hpo-arena metadata (not JSON); it was "
+                          "not written by a compatible hpo-arena.") from None
+    if not isinstance(data, dict):
+        raise SchemaError(f"{path} has hpo-arena metadata that is not a JSON object; it was "
+                          "not written by a compatible hpo-arena.")
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
         raise SchemaError(

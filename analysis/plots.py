@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 from analysis.curves import aggregate, anytime_curves  # noqa: E402
 from analysis.load import Results, cell_reports  # noqa: E402
 from analysis.stats import final_values  # noqa: E402
-from analysis.tables.families import PBT_OPTIMIZERS  # noqa: E402
+from analysis.tables.families import family  # noqa: E402
 
 __all__ = [
     "plot_anytime",
@@ -156,8 +156,9 @@ def pbt_schedule(cell: pd.DataFrame, trial: int) -> pd.DataFrame:
 
 
 def plot_pbt_schedules(results: Results, folder: Path,
-                       optimizers: tuple[str, ...] = PBT_OPTIMIZERS) -> list[Path]:
+                       optimizers: tuple[str, ...] | None = None) -> list[Path]:
     """For each PBT cell of the lowest seed: the incumbent's hyperparameters over steps."""
+    optimizers = family(results, "population") if optimizers is None else optimizers
     folder.mkdir(parents=True, exist_ok=True)
     finals = final_values(results)
     paths = []

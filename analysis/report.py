@@ -2,8 +2,10 @@
 
 Writes `report.md` with every table (also as Markdown and CSV under `tables/`), the figures
 (PNG under `figures/`), the study's configuration, library versions and git commits, into
-the (first) study folder, and prints where. Reads the Parquet files only, so re-running on
-complete results just rebuilds the report.
+`_report/` inside the (first) study folder, and prints where. Dataset readers (pandas,
+pyarrow, DuckDB, polars) skip folders starting with `_`, so the study folder stays a Parquet
+dataset. Reads the Parquet files only, so re-running on complete results just rebuilds the
+report.
 """
 
 from __future__ import annotations
@@ -28,23 +30,30 @@ from analysis.plots import (
 from analysis.stats import block_losses, cd_selection, friedman_nemenyi, rank_over_budget
 from analysis.tables import Table, all_tables
 
-__all__ = ["build_report", "main"]
+__all__ = ["REPORT_DIR", "build_report", "main"]
 
 log = logging.getLogger(__name__)
+
+#: The report's folder inside a study: a leading `_` keeps it out of the Parquet dataset.
+REPORT_DIR = "_report"
 
 USAGE = "usage: python -m analysis.report results/<study> [results/<other study> ...]"
 
 
 def build_report(paths: Sequence[str | Path], out_dir: str | Path | None = None) -> Path:
-    """Load the studies, write tables, figures and report.md; return report.md's path."""
+    """Load the studies, write tables, figures and report.md; return report.md's path.
+
+    The report goes to `out_dir`, by default `<first study>/_report/`.
+    """
     results = load_results(paths, columns=ANALYSIS_COLUMNS)
-    out = Path(out_dir) if out_dir is not None else Path(paths[0])
+    out = Path(out_dir) if out_dir is not None else Path(paths[0]) / REPORT_DIR
     tables = all_tables(results)
     table_dir, fig_dir = out / "tables", out / "figures"
     for table in tables:
         table.write(table_dir)
     figures = _figures(results, tables, fig_dir)
     text = _render(results, tables, figures, out)
+    out.mkdir(parents=True, exist_ok=True)
     report = out / "report.md"
     report.write_text(text)
     return report

@@ -8,10 +8,23 @@ from typing import Any
 
 from optimizers.budget import Budget
 
-__all__ = ["IDENTITY_KEYS", "CellResult", "CellSpec"]
+__all__ = ["IDENTITY_KEYS", "NON_IDENTITY_OPTIMIZER_KEYS", "CellResult", "CellSpec",
+           "cell_identity"]
 
 #: Keys that change a cell's numbers; a complete cell is only reused if these match.
 IDENTITY_KEYS = ("problem", "optimizer", "budget", "workers", "trial_timeout")
+#: Optimizer conf keys that describe the optimizer without changing its numbers: left out
+#: of the identity (and of the constructor), so tagging a conf keeps stored cells valid.
+NON_IDENTITY_OPTIMIZER_KEYS = ("tags",)
+
+
+def cell_identity(resolved: Mapping[str, Any]) -> dict[str, Any]:
+    """The identity part of a resolved config: IDENTITY_KEYS, optimizer tags left out."""
+    out = {key: resolved.get(key) for key in IDENTITY_KEYS}
+    if isinstance(out["optimizer"], Mapping):
+        out["optimizer"] = {k: v for k, v in out["optimizer"].items()
+                            if k not in NON_IDENTITY_OPTIMIZER_KEYS}
+    return out
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.cells import IDENTITY_KEYS, CellResult, CellSpec
+from benchmarks.cells import CellResult, CellSpec, cell_identity
 from benchmarks.journal import CellTakenError, journal_path
 from benchmarks.recorder import write_cell
 from benchmarks.runner import run_cell
@@ -109,12 +109,15 @@ def run_local(
             raise
 
 
-def write_result(result: CellResult, path: Path) -> None:
-    """Write a finished cell with its metadata (atomically; never overwrites)."""
+def write_result(result: CellResult, path: Path) -> bool:
+    """Write a finished cell with its metadata (atomically; never overwrites).
+
+    Returns False when another run of the same study wrote the cell first (see `write_cell`).
+    """
     config = result.spec.config
     metadata = {
         "schema_version": SCHEMA_VERSION,
-        "cell_config": {key: config.get(key) for key in IDENTITY_KEYS},
+        "cell_config": cell_identity(config),
         "config": config,
         "study": result.spec.study,
         "problem": result.spec.problem,
@@ -123,8 +126,9 @@ def write_result(result: CellResult, path: Path) -> None:
         "git_commit": git_commit(),
         **result.info,
     }
-    write_cell(path, result.columns, metadata)
+    written = write_cell(path, result.columns, metadata)
     journal_path(path).unlink(missing_ok=True)  # the cell is complete: nothing to resume
+    return written
 
 
 @functools.cache

@@ -8,7 +8,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from benchmarks.cells import IDENTITY_KEYS, CellSpec
+from benchmarks.cells import CellSpec, cell_identity
 from benchmarks.compose import ComposedRun
 from benchmarks.journal import cell_is_locked, check_journal, journal_path
 from benchmarks.recorder import cell_path, read_cell_metadata
@@ -30,7 +30,7 @@ def plan_cells(
     for run in runs:
         cfg = run.cfg
         resolved = OmegaConf.to_container(cfg, resolve=True)
-        fixed = {key: resolved.get(key) for key in IDENTITY_KEYS}
+        fixed = cell_identity(resolved)
         budget = Budget(**{k: cfg.budget.get(k) for k in ("trials", "units", "seconds")})
         # a journal needs this machine's file system (Ray tasks may run elsewhere)
         journals = cfg.executor.get("kind") != "ray"

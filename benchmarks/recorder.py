@@ -35,11 +35,14 @@ def cell_path(results_dir: Path, study: str, problem: str, optimizer: str, seed:
     return Path(results_dir) / study / problem / optimizer / f"seed={seed}.parquet"
 
 
-def write_cell(path: Path, columns: Mapping[str, list], metadata: Mapping[str, Any]) -> None:
-    """Write a complete cell atomically; raise FileExistsError if the file exists.
+def write_cell(path: Path, columns: Mapping[str, list], metadata: Mapping[str, Any]) -> bool:
+    """Write a complete cell atomically; return False if the file already exists.
 
     The table goes to a hidden temp file beside the target (ignored by dataset readers),
-    then is hard-linked into place, which fails rather than replace an existing file.
+    then is hard-linked into place, which fails rather than replace an existing file. An
+    existing file was written by another run of the same study (its plan found no file
+    when it started), so it is left as it is: cells are deterministic, it holds the same
+    rows (timing columns aside).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,9 +54,13 @@ def write_cell(path: Path, columns: Mapping[str, list], metadata: Mapping[str, A
         pq.write_table(table, tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
-        os.link(tmp, path)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
     finally:
         tmp.unlink(missing_ok=True)
+    return True
 
 
 def read_cell_metadata(path: Path) -> dict[str, Any]:

@@ -18,10 +18,11 @@ from omegaconf import OmegaConf
 
 __all__ = ["main"]
 
-USAGE = """usage: python -m benchmarks.run [-m] [--cfg] [key=value ...]
+USAGE = """usage: python -m benchmarks.run [-m] [--cfg [job|all]] [key=value ...]
 
   -m, --multirun   sweep comma-separated values: problem=branin,hartmann6 optimizer=random,tpe
-  --cfg            print the composed configuration(s) and exit
+  --cfg, -c [job|all]  print the composed configuration(s) and exit (there is no Hydra
+                   section: no launcher or sweeper plugins; use n_jobs=N or executor=ray)
   -h, --help       show this help
 
 keys: study, results_dir, seeds, budget.trials, budget.units, budget.seconds, workers,
@@ -32,6 +33,7 @@ groups (a file in conf/<group>/ is a value):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
+    from benchmarks.cli_flags import FlagError, parse_flags
     from benchmarks.compose import UserError, group_options
 
     args = list(sys.argv[1:] if argv is None else argv)
@@ -39,18 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(USAGE + "\n".join(f"  {g}: {', '.join(group_options(g))}"
                                 for g in ("problem", "optimizer", "executor", "experiment")))
         return 0
-    multirun = any(a in ("-m", "--multirun") for a in args)
-    show_cfg = "--cfg" in args
-    overrides = [a for a in args if a not in ("-m", "--multirun", "--cfg")]
-    unknown = [a for a in overrides if a.startswith("-")]
     _setup_logging()
     try:
-        if unknown:
-            raise UserError(
-                f"unknown option `{unknown[0]}`; the options are -m, --cfg and --help."
-            )
-        return _run(overrides, multirun, show_cfg)
-    except UserError as err:
+        flags = parse_flags(args)
+        return _run(flags.overrides, flags.multirun, flags.show_cfg)
+    except (UserError, FlagError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -86,13 +81,17 @@ def _run(overrides: list[str], multirun: bool, show_cfg: bool) -> int:
         print(f"skipping {len(done)} complete cell(s) already in "
               f"{', '.join(map(str, studies))}", file=sys.stderr)
     paths = [path for _, path in todo] + done
-    failures = _execute(executor.pop(), todo, n_jobs, runs[0].cfg.executor) if todo else []
+    failures, theirs = (_execute(executor.pop(), todo, n_jobs, runs[0].cfg.executor) if todo
+                        else ([], 0))
     from benchmarks.summary import summarize, summary_table
 
     print(summary_table(summarize(sorted(p for p in set(paths) if p.exists()))))
     if todo:
-        print(f"\nwrote {len(todo) - len(failures)} cell(s) under "
+        print(f"\nwrote {len(todo) - len(failures) - theirs} cell(s) under "
               f"{', '.join(map(str, studies))}")
+    if theirs:
+        print(f"{theirs} cell(s) were written meanwhile by another run of the same study; "
+              "kept those files (a cell's rows are the same whoever runs it).", file=sys.stderr)
     if failures:
         for failure in failures:
             s = failure.spec
@@ -104,7 +103,8 @@ def _run(overrides: list[str], multirun: bool, show_cfg: bool) -> int:
     return 0
 
 
-def _execute(kind: str, todo: list, n_jobs: int, executor_cfg: Any) -> list:
+def _execute(kind: str, todo: list, n_jobs: int, executor_cfg: Any) -> tuple[list, int]:
+    """Run and write the cells; return the failures and the count another run wrote first."""
     from tqdm import tqdm
 
     from benchmarks.executors import CellFailure, CellTaken, run_local, write_result
@@ -120,7 +120,7 @@ def _execute(kind: str, todo: list, n_jobs: int, executor_cfg: Any) -> list:
             results = run_ray(specs, executor_cfg)
         else:
             results = run_local(specs, n_jobs, on_report=trial_bar.update if n_jobs <= 1 else None)
-        failures = []
+        failures, theirs = [], 0
         for result in results:
             s = result.spec
             if isinstance(result, CellFailure):
@@ -133,13 +133,13 @@ def _execute(kind: str, todo: list, n_jobs: int, executor_cfg: Any) -> list:
                 bar.update()
                 continue
             path = by_key[(s.study, s.problem, s.optimizer, s.seed)]
-            write_result(result, path)
+            theirs += not write_result(result, path)
             bar.update()
             bar.set_postfix_str(f"{s.problem}/{s.optimizer}/seed={s.seed}")
     finally:
         trial_bar.close()
         bar.close()
-    return failures
+    return failures, theirs
 
 
 def _setup_logging() -> None:

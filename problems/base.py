@@ -25,9 +25,9 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from problems.params import integer
-from problems.space import SearchSpace
+from problems.space import Categorical, Int, SearchSpace
 
-__all__ = ["Fidelity", "Problem", "Report", "Trial", "config_key", "config_seed"]
+__all__ = ["Fidelity", "Problem", "Report", "Trial", "config_key", "config_seed", "space_json"]
 
 Direction = Literal["minimize", "maximize"]
 
@@ -134,8 +134,32 @@ class Problem(ABC):
             "fidelity": None if fid is None else {
                 "name": fid.name, "min": fid.min, "max": fid.max, "report_every": fid.report_every
             },
-            "space": [repr(p) for p in self.space],
+            # The space as data (one object per parameter, in declaration order), so
+            # readers never parse Python reprs; files before this change hold repr strings.
+            "space": space_json(self.space),
         }
+
+
+def space_json(space: SearchSpace) -> list[dict[str, Any]]:
+    """Each parameter as ``{name, type, low, high, log}`` or ``{name, type, choices}``.
+
+    Plus ``condition: {parent, values}`` (null when unconditional), in declaration order;
+    ``SearchSpace.from_dict({p.pop("name"): p ...})`` builds the space back.
+    """
+    out: list[dict[str, Any]] = []
+    for p in space:
+        if isinstance(p, Categorical):
+            entry: dict[str, Any] = {"name": p.name, "type": "categorical",
+                                     "choices": list(p.choices)}
+        else:
+            kind = "int" if isinstance(p, Int) else "float"
+            entry = {"name": p.name, "type": kind, "low": p.low, "high": p.high,
+                     "log": bool(p.log)}
+        cond = p.condition
+        entry["condition"] = (None if cond is None
+                              else {"parent": cond.parent, "values": list(cond.values)})
+        out.append(entry)
+    return out
 
 
 class Trial(ABC):

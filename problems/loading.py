@@ -49,7 +49,9 @@ ALLOWED_TARGETS = (
 #: Keys of a problem or optimizer conf node that are not constructor arguments.
 #: `reference` (problems): best-known value for normalized regret; `for_problem` (optimizers):
 #: the one problem whose parameters the conf names (e.g. a grid of rf's values).
-RESERVED_KEYS = ("_target_", "reference", "for_problem")
+#: Conf keys that are not constructor settings. `tags` (optimizer confs) label families for
+#: the analysis and stay out of a cell's identity (benchmarks.cells.cell_identity).
+RESERVED_KEYS = ("_target_", "reference", "for_problem", "tags")
 
 
 def check_targets(node: Any, where: str) -> None:

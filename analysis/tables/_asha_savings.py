@@ -8,7 +8,7 @@ import pandas as pd
 from analysis.load import Results
 from analysis.stats import final_values
 from analysis.tables._table import Table, _mean_std, _optimizer_param, _present_on
-from analysis.tables.families import FIDELITY_OPTIMIZERS, RANDOM_BASELINE, SHA_THEORY_PREFIXES
+from analysis.tables.families import family, first_of
 
 __all__ = ["asha_savings", "sha_units"]
 
@@ -42,8 +42,10 @@ def _roots(reports: pd.DataFrame) -> pd.Series:
     return first.isna().groupby(level="seed").sum()
 
 
-def asha_savings(results: Results, baseline: str = RANDOM_BASELINE) -> Table:
+def asha_savings(results: Results, baseline: str | None = None) -> Table:
     """Exercise 4: units of SHA-family schedules vs random search at full fidelity."""
+    baseline = baseline or first_of(results, "random_baseline") or ""
+    fidelity, theory = family(results, "multi_fidelity"), family(results, "successive_halving")
     finals = final_values(results)
     rows = []
     max_steps = results.max_steps()
@@ -51,7 +53,7 @@ def asha_savings(results: Results, baseline: str = RANDOM_BASELINE) -> Table:
         max_step = max_steps.get(problem)
         if max_step is None or pd.isna(max_step):
             continue
-        names = _present_on(results, problem, FIDELITY_OPTIMIZERS)
+        names = _present_on(results, problem, fidelity)
         if not names:
             continue
         base = results.rows(problem, baseline)
@@ -69,7 +71,7 @@ def asha_savings(results: Results, baseline: str = RANDOM_BASELINE) -> Table:
                                         ("min_fidelity", "min_step", "grace_period", "min_t",
                                          "min_resource"))
             theory_restart = theory_cont = np.nan
-            if optimizer.startswith(SHA_THEORY_PREFIXES) and eta and eta >= 2:
+            if optimizer in theory and eta and eta >= 2:
                 lo = min_step or float(results.cells[results.cells.problem == problem]
                                        .min_step.iloc[0] or 1)
                 theory_restart = sha_units(int(round(configs)), eta, lo, max_step, False)

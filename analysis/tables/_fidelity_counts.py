@@ -6,7 +6,7 @@ import pandas as pd
 
 from analysis.load import Results
 from analysis.tables._table import Table, _present_on, _trial_ends
-from analysis.tables.families import FIDELITY_OPTIMIZERS, PBT_OPTIMIZERS
+from analysis.tables.families import family
 
 __all__ = ["fidelity_counts"]
 
@@ -15,11 +15,12 @@ def fidelity_counts(results: Results) -> Table:
     """Chapter 2.5: evaluations per fidelity level (rung, bracket start) per optimizer."""
     rows = []
     max_steps = results.max_steps()
+    families = (*family(results, "multi_fidelity"), *family(results, "population"))
     for problem in sorted(set(results.cells.problem)):
         max_step = max_steps.get(problem)
         if max_step is None or pd.isna(max_step):
             continue
-        for optimizer in _present_on(results, problem, (*FIDELITY_OPTIMIZERS, *PBT_OPTIMIZERS)):
+        for optimizer in _present_on(results, problem, families):
             r = results.rows(problem, optimizer)
             seeds = r.seed.nunique()
             ends = _trial_ends(r)

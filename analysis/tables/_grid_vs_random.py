@@ -8,20 +8,22 @@ import pandas as pd
 from analysis.load import Results
 from analysis.stats import final_values
 from analysis.tables._table import Table, _mean_std, _trial_ends
-from analysis.tables.families import GRID_OPTIMIZERS, RANDOM_BASELINE
+from analysis.tables.families import family, first_of
 
 __all__ = ["grid_vs_random"]
 
 
-def grid_vs_random(results: Results, random: str = RANDOM_BASELINE) -> Table:
+def grid_vs_random(results: Results, random: str | None = None) -> Table:
     """Chapter 2.1: the chapter grid against random search (on `rf`; any problem with both)."""
+    random = random or first_of(results, "random_baseline")
+    grid_family = family(results, "grid")
     finals = final_values(results)
     rows, notes = [], []
     problems = sorted(set(results.cells.problem))
     problems.sort(key=lambda p: p != "rf")
     for problem in problems:
         sub = finals[finals.problem == problem]
-        grids = [g for g in GRID_OPTIMIZERS if g in set(sub.optimizer)]
+        grids = [g for g in grid_family if g in set(sub.optimizer)]
         if not grids or random not in set(sub.optimizer):
             continue
         grid = grids[0]

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import ast
 import json
-import re
 from collections.abc import Sequence
 
 import pandas as pd
 
 from analysis.load import Results, cell_reports
+from analysis.provenance import search_space
 from analysis.tables._table import Table
-from analysis.tables.families import IMPORTANCE_PREFERRED
+from analysis.tables.families import family
 
 __all__ = ["MAX_IMPORTANCE_TRIALS", "cell_importance", "parameter_importance"]
 
@@ -21,30 +20,7 @@ __all__ = ["MAX_IMPORTANCE_TRIALS", "cell_importance", "parameter_importance"]
 MAX_IMPORTANCE_TRIALS = 500
 
 
-_PARAM = re.compile(r"^(Float|Int|Categorical)\((.*)\)$")
-
-
-def _space_from_meta(meta: dict) -> dict[str, tuple[str, dict]]:
-    out = {}
-    for text in (meta.get("problem_info") or {}).get("space") or []:
-        m = _PARAM.match(str(text))
-        if not m:
-            continue
-        kind, body = m.groups()
-        fields = {}
-        for key in ("name", "low", "high", "log", "choices"):
-            km = re.search(rf"\b{key}=(\((?:[^()]|\([^()]*\))*\)|'[^']*'|[^,)]+)", body)
-            if km:
-                try:
-                    fields[key] = ast.literal_eval(km.group(1))
-                except (ValueError, SyntaxError):
-                    fields[key] = km.group(1)
-        if "name" in fields:
-            out[fields["name"]] = (kind, fields)
-    return out
-
-
-def _distributions(configs: list[dict], space: dict[str, tuple[str, dict]]) -> dict:
+def _distributions(configs: list[dict], space: dict[str, dict]) -> dict:
     import optuna
 
     out = {}
@@ -53,12 +29,13 @@ def _distributions(configs: list[dict], space: dict[str, tuple[str, dict]]) -> d
              if configs else set())
     for name in sorted(names):
         values = [c[name] for c in configs]
-        kind, f = space.get(name, (None, {}))
-        if kind == "Float" or (kind is None and all(isinstance(v, float) for v in values)):
+        f = space.get(name, {})
+        kind = f.get("type")
+        if kind == "float" or (kind is None and all(isinstance(v, float) for v in values)):
             lo, hi = f.get("low", min(values)), f.get("high", max(values))
             out[name] = optuna.distributions.FloatDistribution(float(lo), float(hi),
                                                                log=bool(f.get("log", False)))
-        elif kind == "Int" or (kind is None and all(
+        elif kind == "int" or (kind is None and all(
                 isinstance(v, int) and not isinstance(v, bool) for v in values)):
             lo, hi = f.get("low", min(values)), f.get("high", max(values))
             out[name] = optuna.distributions.IntDistribution(int(lo), int(hi),
@@ -87,7 +64,7 @@ def cell_importance(reports: pd.DataFrame, meta: dict, direction: str,
     if max_trials is not None:
         ok = ok.iloc[:max_trials]
     configs = [json.loads(c) for c in ok.config]
-    dists = _distributions(configs, _space_from_meta(meta))
+    dists = _distributions(configs, search_space(meta))
     if not dists or len(configs) < 3:
         return pd.DataFrame(columns=["param", "ped_anova", "fanova"])
     study = optuna.create_study(direction=direction)
@@ -107,13 +84,14 @@ def cell_importance(reports: pd.DataFrame, meta: dict, direction: str,
 
 
 def parameter_importance(results: Results,
-                         prefer: Sequence[str] = IMPORTANCE_PREFERRED,
+                         prefer: Sequence[str] | None = None,
                          max_trials: int | None = MAX_IMPORTANCE_TRIALS) -> Table:
     """Optuna's importance evaluators on one cell per problem (random search preferred).
 
     At most `max_trials` trials of the cell (the first ones; None: all), with a note where
     a cell has more.
     """
+    prefer = family(results, "unbiased") if prefer is None else prefer
     import logging
 
     import optuna

@@ -8,7 +8,7 @@ import pandas as pd
 from analysis.load import Results
 from analysis.stats import final_values
 from analysis.tables._table import Table, _mean_std, _present_on
-from analysis.tables.families import PBT_COMPARATORS, PBT_OPTIMIZERS
+from analysis.tables.families import family
 
 __all__ = ["lineage_depth", "pbt_summary"]
 
@@ -29,16 +29,17 @@ def pbt_summary(results: Results) -> Table:
     """PBT: final best and lineage summary against random search and ASHA."""
     finals = final_values(results)
     rows = []
+    population, comparators = family(results, "population"), family(results, "pbt_comparator")
     for problem in sorted(set(results.cells.problem)):
-        pbts = _present_on(results, problem, PBT_OPTIMIZERS)
+        pbts = _present_on(results, problem, population)
         if not pbts:
             continue
-        for optimizer in [*pbts, *_present_on(results, problem, PBT_COMPARATORS)]:
+        for optimizer in [*pbts, *_present_on(results, problem, comparators)]:
             o = finals[(finals.problem == problem) & (finals.optimizer == optimizer)]
             row = {"problem": problem, "optimizer": optimizer, "seeds": len(o),
                    "final best (mean ± std)": _mean_std(o.best),
                    "units per cell": o.units.mean(), "trials per cell": o.n_trials.mean()}
-            if optimizer in PBT_OPTIMIZERS:
+            if optimizer in population:
                 exploits, depths, roots = [], [], []
                 for seed, cell in results.rows(problem, optimizer).groupby("seed"):
                     parents = cell.groupby("trial").parent_trial.first()

@@ -10,13 +10,16 @@ import pandas as pd
 from analysis.load import Results
 from analysis.stats import final_values
 from analysis.tables._table import Table, _final_status, _mean_std, _present_on
-from analysis.tables.families import FIDELITY_OPTIMIZERS, PRUNING_BASELINES, PRUNING_OPTIMIZERS
+from analysis.tables.families import family
 
 __all__ = ["pruning"]
 
 
-def pruning(results: Results, baselines: Sequence[str] = PRUNING_BASELINES) -> Table:
+def pruning(results: Results, baselines: Sequence[str] | None = None) -> Table:
     """Chapter 2.2: completed vs pruned trials, pruning rate and units saved, per pruner."""
+    if baselines is None:
+        baselines = family(results, "pruning_baseline")
+    pruning_family, fidelity = family(results, "pruning"), family(results, "multi_fidelity")
     finals = final_values(results)
     statuses = _final_status(results.reports)
     rows = []
@@ -27,9 +30,9 @@ def pruning(results: Results, baselines: Sequence[str] = PRUNING_BASELINES) -> T
             continue
         reps = results.rows(problem)
         with_pruned = sorted(set(reps[reps.status == "pruned"].optimizer))
-        pruners = [*_present_on(results, problem, PRUNING_OPTIMIZERS),
-                   *[o for o in with_pruned if o not in PRUNING_OPTIMIZERS
-                     and o not in FIDELITY_OPTIMIZERS]]
+        pruners = [*_present_on(results, problem, pruning_family),
+                   *[o for o in with_pruned if o not in pruning_family
+                     and o not in fidelity]]
         if not pruners:
             continue
         base = _present_on(results, problem, baselines)

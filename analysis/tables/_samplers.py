@@ -10,7 +10,7 @@ import pandas as pd
 from analysis.load import Results, problem_references
 from analysis.stats import final_values, nanmean, normalized_regret, rank_rows
 from analysis.tables._table import Table, _mean_std, _present_on
-from analysis.tables.families import SAMPLER_OPTIMIZERS
+from analysis.tables.families import family
 
 __all__ = ["TARGET_REGRET", "samplers"]
 
@@ -26,9 +26,10 @@ def _reach(reports: pd.DataFrame, target_loss: float) -> tuple[float, float]:
     return (float(first.cum_units), float(first.wall_time))
 
 
-def samplers(results: Results, names: Sequence[str] = SAMPLER_OPTIMIZERS,
+def samplers(results: Results, names: Sequence[str] | None = None,
              target_regret: float = TARGET_REGRET) -> Table:
     """Chapters 2.2–2.3: samplers per problem: final best, regret, rank, cost to a target."""
+    names = family(results, "sampler") if names is None else names
     refs = problem_references(results)
     finals = final_values(results)
     rows, notes = [], []
