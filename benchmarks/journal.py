@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.cells import IDENTITY_KEYS, CellSpec
+from benchmarks.cells import CellSpec, cell_identity
 from problems.base import Report
 from problems.errors import UserError
 
@@ -232,7 +232,7 @@ def open_journal(spec: CellSpec, drives_own_loop: bool) -> Journal | None:
     None when the cell cannot be resumed: its journal then holds only its header (the file
     stays the cell's lock until the cell is written).
     """
-    identity = {key: spec.config.get(key) for key in IDENTITY_KEYS}
+    identity = cell_identity(spec.config)
     why = ("its optimizer runs its own trials" if drives_own_loop
            else "it has a budget in seconds" if spec.budget.seconds is not None
            else "it has a `trial_timeout`" if spec.trial_timeout is not None else "")

@@ -19,6 +19,7 @@ from benchmarks import runner
 from benchmarks.building import build_optimizer, build_problem
 from optimizers._rungs import OrderedRung
 from problems.base import Fidelity, Problem, Trial
+from problems.loading import RESERVED_KEYS
 from problems.space import Float, SearchSpace
 from tests.kits.cells import cell_spec, curve_conf, optimizer_conf, rows
 from tests.kits.toy_problems import failing_curve
@@ -58,7 +59,7 @@ def _rows(problem: Problem, conf: dict[str, Any], reference: type | None, seed: 
     spec = cell_spec({}, conf, seed, workers=workers, units=1200)
     if reference is None:
         return rows(runner.run_problem(spec, problem))
-    kwargs = {k: v for k, v in conf.items() if k != "_target_"}
+    kwargs = {k: v for k, v in conf.items() if k not in RESERVED_KEYS}
     optimizer = reference(problem.space, problem.fidelity, problem.direction, seed, **kwargs)
     assert type(build_optimizer(conf, problem, seed)) in reference.__mro__
     return rows(runner._Loop(spec, problem, optimizer, None).run())
