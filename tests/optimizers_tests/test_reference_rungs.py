@@ -20,6 +20,7 @@ from benchmarks.building import build_optimizer, build_problem
 from benchmarks.runner import Budget, CellSpec
 from optimizers._rungs import OrderedRung
 from problems.base import Fidelity, Problem, Trial
+from problems.loading import RESERVED_KEYS
 from problems.space import Float, SearchSpace
 from tests.optimizers_tests._mf_helpers import FlakyProblem, curve_conf, optimizer_conf, rows
 from tests.optimizers_tests._reference_rungs import REFERENCES, rank
@@ -58,7 +59,7 @@ def _rows(problem: Problem, conf: dict[str, Any], reference: type | None, seed: 
     spec = CellSpec("t", "p", "o", seed, {}, conf, Budget(units=1200), workers=workers)
     if reference is None:
         return rows(runner.run_problem(spec, problem))
-    kwargs = {k: v for k, v in conf.items() if k != "_target_"}
+    kwargs = {k: v for k, v in conf.items() if k not in RESERVED_KEYS}  # no _target_, tags
     optimizer = reference(problem.space, problem.fidelity, problem.direction, seed, **kwargs)
     assert type(build_optimizer(conf, problem, seed)) in reference.__mro__
     return rows(runner._Loop(spec, problem, optimizer, None).run())
