@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.load import ANALYSIS_COLUMNS, Results, SchemaError, load_results
+from analysis.optuna_plots import plot_optuna_cells
 from analysis.plots import (
     plot_anytime,
     plot_cd_diagram,
@@ -77,6 +78,8 @@ def _figures(results: Results, tables: list[Table], folder: Path) -> dict[str, l
         ("Rank over budget", lambda: plot_rank_over_budget(rank_over_budget(results), folder)),
         ("PBT hyperparameter schedules", lambda: plot_pbt_schedules(results, folder)),
         ("Critical difference", cd_figure),
+        ("Optuna plots of one cell per problem (history, importances, parallel coordinates)",
+         lambda: plot_optuna_cells(results, folder)),
     ]:
         try:
             figures[title] = draw()

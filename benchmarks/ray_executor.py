@@ -38,12 +38,17 @@ def run_ray(specs: Sequence[CellSpec], executor_cfg: Any) -> Iterator[CellResult
     cfg = check_executor(_plain(executor_cfg))
     import ray
 
+    from optimizers.ray_join import JoinError
     from optimizers.ray_session import start_ray
 
     runtime_env = None
     if cfg["ship_code"] and cfg["address"] is not None:
         runtime_env = {"py_modules": [str(ROOT / p) for p in PACKAGES]}
-    session = start_ray(cfg["address"], cfg["num_cpus"], cfg["include_dashboard"], runtime_env)
+    try:
+        session = start_ray(cfg["address"], cfg["num_cpus"], cfg["include_dashboard"],
+                            runtime_env)
+    except JoinError as err:  # bad address, token or a cluster gone: exit 2, one sentence
+        raise UserError(str(err)) from None
     pending: dict[Any, CellSpec] = {}
     try:
         task = ray.remote(_run_cell).options(num_cpus=cfg["num_cpus_per_cell"], max_retries=0)

@@ -96,22 +96,42 @@ def start_ray(address: str | None = None, num_cpus: int | None = None,
         )
         return RaySession(started=True, temp_dir=temp_dir)
     extra = {}
-    if address.split(":")[0] in (LOOPBACK, "localhost"):
-        # A cluster on loopback: Ray would rewrite 127.0.0.1 to the machine's external
-        # address (and wait there for ever); with clusters "disabled" for this driver it
-        # keeps loopback. The flag only affects this address resolution in a driver.
-        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-        extra["_node_ip_address"] = LOOPBACK
+    if address != "auto" and not address.startswith("ray://"):
+        from optimizers.ray_join import probe_cluster
+
+        nodes, here = probe_cluster(address)  # JoinError: one sentence, within seconds
+        if here not in nodes and LOOPBACK in nodes:
+            # A cluster whose nodes registered under 127.0.0.1 (started with loopback kept):
+            # Ray would look for this driver's node under the machine's address (and wait
+            # there); with clusters "disabled" for this driver it keeps loopback. The flag
+            # only affects this address resolution in a driver.
+            os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+            extra["_node_ip_address"] = LOOPBACK
+        elif here not in nodes:
+            from optimizers.ray_join import JoinError
+
+            raise JoinError(f"the Ray cluster at {address} has no node on this machine "
+                            f"({here}; its nodes: {', '.join(nodes)}); start one here with "
+                            f"`ray start --address={address}`.")
+        # else: as raw ray.init, the driver finds its node under the machine's address,
+        # whichever address of the cluster was given (127.0.0.1 included).
     import ray
 
     if extra:
         ray._private.ray_constants.ENABLE_RAY_CLUSTER = False  # read at import otherwise
-    ray.init(
-        address=address,
-        include_dashboard=False,
-        log_to_driver=False,
-        logging_level=logging.ERROR,
-        runtime_env=runtime_env,
-        **extra,
-    )
+    try:
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.ERROR,
+            runtime_env=runtime_env,
+            **extra,
+        )
+    except Exception as err:  # Ray's own errors: one sentence, not a traceback
+        from optimizers.ray_join import JoinError
+
+        ray.shutdown()
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise JoinError(f"could not join the Ray cluster at {address}: {first}") from None
     return RaySession(started=True)

@@ -1,4 +1,4 @@
-"""Test helpers: a two-node Ray cluster on loopback, stopped by process id."""
+"""Test helpers: a two-node Ray cluster on this machine (real `ray` CLI), stopped by pid."""
 
 from __future__ import annotations
 
@@ -14,15 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-# `ray start` as on the command line, except that Ray 2.60's CLI rewrites
-# `--node-ip-address=127.0.0.1` to the machine's external address (services.
-# resolve_ip_for_localhost), after which GCS and raylets listen on all interfaces. Keeping
-# the address as given makes every server of both nodes listen on 127.0.0.1 only.
-_RAY_CLI = (
-    "import sys; import ray._private.services as s; "
-    "s.resolve_ip_for_localhost = lambda host: host; "
-    "from ray.scripts.scripts import main; sys.argv[0] = 'ray'; main()"
-)
+# The real, unpatched `ray` CLI of this environment, as a user runs it. Ray 2.60 rewrites
+# `--node-ip-address=127.0.0.1` to the machine's address (services.resolve_ip_for_localhost):
+# the nodes register under that address and GCS and raylets listen on all interfaces
+# (`*:port`); every server still runs on this machine, and the cluster needs its token.
+RAY = str(Path(sys.executable).parent / "ray")
 
 
 def free_port() -> int:
@@ -74,8 +70,9 @@ def ray_children() -> set[int]:
 
 
 class TwoNodeCluster:
-    """`ray start --head` plus one `ray start --address` node, 1 CPU each, on 127.0.0.1,
-    with token authentication; `stop` kills exactly the processes of this cluster."""
+    """`ray start --head` plus one `ray start --address` node, 1 CPU each, started with
+    `--node-ip-address=127.0.0.1` and token authentication; `stop` kills exactly the
+    processes of this cluster."""
 
     def __init__(self) -> None:
         self.temp_dir = tempfile.mkdtemp(prefix="hpoa-rc-")
@@ -103,7 +100,7 @@ class TwoNodeCluster:
                 time.sleep(3)
 
     def _ray(self, *args: str) -> None:
-        done = subprocess.run([sys.executable, "-c", _RAY_CLI, *args], env=self.env,
+        done = subprocess.run([RAY, *args], env=self.env,
                               capture_output=True, text=True, timeout=120)
         if done.returncode != 0:
             raise RuntimeError(f"ray {args[0]} failed: {(done.stderr or done.stdout)[-1500:]}")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.load import Results
+from analysis.tables._latex import latex_table
 
 __all__ = ["JOB_END", "Table"]
 
@@ -46,7 +47,9 @@ class Table:
         return "\n".join(parts) + "\n"
 
     def write(self, folder: Path) -> list[Path]:
-        """Write `<name>.md` and `<name>.csv` (CSV only when not empty); return the paths."""
+        """Write `<name>.md`, `<name>.csv` and `<name>.tex` (booktabs; CSV and LaTeX only
+        when not empty); return the paths.
+        """
         folder.mkdir(parents=True, exist_ok=True)
         md = folder / f"{self.name}.md"
         md.write_text(self.markdown())
@@ -54,7 +57,9 @@ class Table:
         if not self.empty:
             csv = folder / f"{self.name}.csv"
             self.frame.to_csv(csv, index=False)
-            paths.append(csv)
+            tex = folder / f"{self.name}.tex"
+            tex.write_text(latex_table(self.frame, self.title, self.name))
+            paths += [csv, tex]
         return paths
 
 

@@ -247,7 +247,8 @@ def test_tables_survive_a_study_without_their_runs(tmp_path):
 def test_table_written_as_markdown_and_csv(study, tmp_path):
     table = grid_vs_random(study)
     paths = table.write(tmp_path)
-    assert [p.name for p in paths] == ["grid_vs_random.md", "grid_vs_random.csv"]
+    assert [p.name for p in paths] == ["grid_vs_random.md", "grid_vs_random.csv",
+                                      "grid_vs_random.tex"]
     back = pd.read_csv(paths[1])
     assert back["best CV score"].tolist() == [0.9, 0.88]
     assert "*time reduction vs grid*" in paths[0].read_text()

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -39,30 +40,71 @@ def _metadata(folder: Path) -> list[dict]:
             for f in sorted(folder.rglob("*.parquet"))]
 
 
+def _run_on(cluster: TwoNodeCluster, address: str, study: str, tmp_path: Path,
+            **env: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in cluster.env.items() if k != "HOME"}
+    for key, value in env.items():
+        if value:
+            base[key] = value
+        else:
+            base.pop(key, None)
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", *STUDY, f"study={study}", "executor=ray",
+         f"executor.address={address}", f"results_dir={tmp_path}"],
+        env=base, cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )
+
+
+def _one_sentence(done: subprocess.CompletedProcess, text: str) -> None:
+    assert done.returncode == 2, done.stderr[-2000:]
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and text in lines[0], lines
+    assert "Traceback" not in done.stderr
+
+
 def test_two_node_cluster_equals_local_run(tmp_path: Path) -> None:
+    """The real `ray` CLI with --node-ip-address=127.0.0.1, joined at 127.0.0.1 and at the
+    machine's address; a wrong or missing token and a cluster gone: one sentence, < 30 s."""
     assert main([*STUDY, "study=local", f"results_dir={tmp_path}"]) == 0
     cluster = TwoNodeCluster()
+    timings = {}
     try:
         cluster.start()
         addresses = listening_addresses(cluster.pids())
         assert addresses
-        assert all(a.rsplit(":", 1)[0] in ("127.0.0.1", "[::ffff:127.0.0.1]")
-                                 for a in addresses), addresses
-        env = {k: v for k, v in cluster.env.items() if k != "HOME"}
-        done = subprocess.run(
-            [sys.executable, "-m", "benchmarks.run", *STUDY, "study=cluster", "executor=ray",
-             f"executor.address={cluster.address}", f"results_dir={tmp_path}"],
-            env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
-        )
+        # What Ray 2.60 binds: loopback or all interfaces (`*`), never one foreign address.
+        assert all(a.rsplit(":", 1)[0] in ("127.0.0.1", "[::ffff:127.0.0.1]", "*", "0.0.0.0",
+                                           "[::]") for a in addresses), addresses
+        done = _run_on(cluster, cluster.address, "cluster", tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+        here = {m["node"]["ip"] for m in _metadata(tmp_path / "cluster")}
+        assert len(here) == 1  # both nodes registered under one address of this machine
+        at_machine = _run_on(cluster, f"{here.pop()}:{cluster.port}", "machine", tmp_path)
+        assert at_machine.returncode == 0, at_machine.stderr[-2000:]
+        for name, env, text in [
+            ("wrong token", {"RAY_AUTH_TOKEN": "0" * 64}, "rejected this token"),
+            # HOME without ~/.ray/auth_token: no token anywhere
+            ("no token", {"RAY_AUTH_TOKEN": "", "HOME": str(tmp_path)},
+             "no token (set RAY_AUTH_TOKEN"),
+        ]:
+            tick = time.monotonic()
+            _one_sentence(_run_on(cluster, cluster.address, name.replace(" ", "_"), tmp_path,
+                                  **env), text)
+            timings[name] = time.monotonic() - tick
     finally:
         cluster.stop()
-    assert done.returncode == 0, done.stderr[-2000:]
     assert not cluster.pids()
+    tick = time.monotonic()
+    _one_sentence(_run_on(cluster, cluster.address, "gone", tmp_path), "no Ray cluster answered")
+    timings["cluster gone"] = time.monotonic() - tick
+    assert max(timings.values()) < 30, timings
     nodes = {m["node"]["node_id"] for m in _metadata(tmp_path / "cluster")}
     assert len(nodes) == 2  # both nodes ran cells
-    assert {m["node"]["ip"] for m in _metadata(tmp_path / "cluster")} == {"127.0.0.1"}
     pd.testing.assert_frame_equal(_rows(tmp_path / "cluster"), _rows(tmp_path / "local"))
+    pd.testing.assert_frame_equal(_rows(tmp_path / "machine"), _rows(tmp_path / "local"))
     assert "Ray" not in done.stderr  # Ray's start-up noise stays out of the console
+    for study in ("wrong_token", "no_token", "gone"):
+        assert not list((tmp_path / study).rglob("*.parquet"))
 
 
 def test_local_ray_equals_local_run_and_resumes(tmp_path: Path) -> None:
