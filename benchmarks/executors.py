@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.cells import CellResult, CellSpec, cell_identity
-from benchmarks.journal import CellTakenError, journal_path
+from benchmarks.journal import CellTakenError, cell_is_locked, journal_path
 from benchmarks.recorder import write_cell
 from benchmarks.runner import run_cell
 from benchmarks.schema import SCHEMA_VERSION
@@ -127,7 +127,12 @@ def write_result(result: CellResult, path: Path) -> bool:
         **result.info,
     }
     written = write_cell(path, result.columns, metadata)
-    journal_path(path).unlink(missing_ok=True)  # the cell is complete: nothing to resume
+    # The cell is complete: its journal has nothing left to resume. Checked after the file is
+    # written: a process that took the cell's lock meanwhile sees that file and leaves the
+    # cell, but holds the journal open until then, so only an unlocked journal is removed.
+    journal = journal_path(path)
+    if not cell_is_locked(journal):
+        journal.unlink(missing_ok=True)
     return written
 
 
