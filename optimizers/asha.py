@@ -75,12 +75,15 @@ class ASHAOptimizer(Optimizer):
         self.resume = check_flag("resume", resume)
         self.keeps_trials = self.resume  # restarts never resume: no state to keep
         self.rung_steps = geometric_rungs(low, high, self.eta)
-        # rungs[k]: trial id -> (loss at rung k, config); promoted[k]: ids sent to rung k+1.
-        self.rungs: list[dict[int, tuple[float, dict[str, Any]]]] = [{} for _ in self.rung_steps]
+        # rungs[k]: trial id -> loss at rung k; promoted[k]: ids sent to rung k+1. Configs
+        # are kept once per trial, not per rung entry: fewer objects for the garbage
+        # collector to scan in long cells (a dict of ints to floats is not tracked).
+        self.rungs: list[dict[int, float]] = [{} for _ in self.rung_steps]
+        self.configs: dict[int, dict[str, Any]] = {}
         self.promoted: list[set[int]] = [set() for _ in self.rung_steps]
         # The same rungs in rank order, so a decision never re-sorts a rung.
         self._ordered = [OrderedRung(self.eta) for _ in self.rung_steps]
-        self._running: dict[int, tuple[int, dict[str, Any]]] = {}  # id -> (rung, config)
+        self._running: dict[int, int] = {}  # trial id -> the rung its job aims at
         self._n_started = 0
         self._rng = np.random.default_rng(seed)
 
@@ -90,26 +93,28 @@ class ASHAOptimizer(Optimizer):
             if self._ordered[k].due is not None:
                 earlier = self._ordered[k].promote()
                 self.promoted[k].add(earlier)
-                config = self.rungs[k][earlier][1]
+                config = self.configs[earlier]
                 target = self.rung_steps[k + 1]
                 if self.resume:
                     job = Job(JobKind.RESUME, earlier, config, target)
                 else:
                     job = Job(JobKind.NEW, self.new_trial_id(), config, target, parent=earlier)
-                self._running[job.trial] = (k + 1, dict(config))
+                    self.configs[job.trial] = config  # never changed: shared, not copied
+                self._running[job.trial] = k + 1
                 return job
         if self.n_configs is not None and self._n_started >= self.n_configs:
             return None
         self._n_started += 1
         job = Job(JobKind.NEW, self.new_trial_id(), self.space.sample(self._rng),
                   self.rung_steps[0])
-        self._running[job.trial] = (0, dict(job.config))
+        self._running[job.trial] = 0
+        self.configs[job.trial] = dict(job.config)
         return job
 
     def tell(self, trial: int, status: Status, value: float, step: int) -> None:
         """Enter the trial in the rung its job was aiming at."""
         del step
-        k, config = self._running.pop(trial)
+        k = self._running.pop(trial)
         loss = math.inf if status is Status.FAILED else self.loss(value)
-        self.rungs[k][trial] = (loss, config)
+        self.rungs[k][trial] = loss
         self._ordered[k].add(trial, loss)

@@ -37,32 +37,29 @@ class ReferenceASHA(ASHAOptimizer):
     def ask(self) -> Job | None:
         for k in range(len(self.rung_steps) - 2, -1, -1):
             rung = self.rungs[k]
-            top = rank(rung)[: len(rung) // self.eta]
-            ready = [t for t in top if t not in self.promoted[k] and math.isfinite(rung[t][0])]
+            entries = {t: (loss, self.configs[t]) for t, loss in rung.items()}
+            top = rank(entries)[: len(rung) // self.eta]
+            ready = [t for t in top if t not in self.promoted[k] and math.isfinite(rung[t])]
             if ready:
                 earlier = ready[0]
                 self.promoted[k].add(earlier)
-                config = rung[earlier][1]
+                config = entries[earlier][1]
                 target = self.rung_steps[k + 1]
                 if self.resume:
                     job = Job(JobKind.RESUME, earlier, config, target)
                 else:
                     job = Job(JobKind.NEW, self.new_trial_id(), config, target, parent=earlier)
-                self._running[job.trial] = (k + 1, dict(config))
+                    self.configs[job.trial] = dict(config)
+                self._running[job.trial] = k + 1
                 return job
         if self.n_configs is not None and self._n_started >= self.n_configs:
             return None
         self._n_started += 1
         job = Job(JobKind.NEW, self.new_trial_id(), self.space.sample(self._rng),
                   self.rung_steps[0])
-        self._running[job.trial] = (0, dict(job.config))
+        self._running[job.trial] = 0
+        self.configs[job.trial] = dict(job.config)
         return job
-
-    def tell(self, trial: int, status: Status, value: float, step: int) -> None:
-        del step
-        k, config = self._running.pop(trial)
-        loss = math.inf if status is Status.FAILED else self.loss(value)
-        self.rungs[k][trial] = (loss, config)
 
 
 class ReferenceSyncBracket:

@@ -26,7 +26,7 @@ def checked_ask(opt):
         if job is not None and job.target > opt.rung_steps[0]:
             k = opt.rung_steps.index(job.target) - 1
             earlier = job.trial if job.kind is JobKind.RESUME else job.parent
-            ranked = sorted(before[k], key=lambda t: (before[k][t][0], t))
+            ranked = sorted(before[k], key=lambda t: (before[k][t], t))
             assert earlier in ranked[: len(ranked) // opt.eta]
         return job
 
