@@ -13,8 +13,6 @@ import heapq
 import itertools
 import json
 import math
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,12 +21,11 @@ from typing import Any
 from benchmarks import journal as journaling
 from benchmarks.building import build_optimizer, build_problem
 from benchmarks.cells import CellResult, CellSpec
-from benchmarks.schema import SCHEMA
+from benchmarks.runner_parts import Columns, deadline, error_text, no_reports
 from benchmarks.trial_store import MIB, Recipe, Slot, TrialStore
 from optimizers.base import Decision, Job, JobKind, Optimizer, Status
 from optimizers.budget import Budget
 from problems.base import Problem, Report, config_key
-from problems.errors import describe_error
 
 __all__ = ["Budget", "CellResult", "CellSpec", "report_status", "run_cell", "run_problem"]
 
@@ -59,10 +56,6 @@ def report_status(report: Report, decision: Decision, target: int) -> Status:
     return Status.RUNNING
 
 
-class TrialTimeoutError(Exception):
-    """A trial ran past `trial_timeout` seconds of wall time."""
-
-
 @dataclass(slots=True)
 class _Active:
     """A job in progress on a simulated worker."""
@@ -74,25 +67,6 @@ class _Active:
     config_json: str
     target: int
     seconds: float = 0.0  # wall seconds this trial has trained, for the timeout
-
-
-class _Columns:
-    """Row buffer: one tuple per report, turned into schema-v1 columns at the end."""
-
-    def __init__(self, spec: CellSpec) -> None:
-        self._constant = (spec.study, spec.problem, spec.optimizer, spec.seed)
-        self.rows: list[tuple] = []
-        self.add = self.rows.append  # the hot path: one append per report
-
-    @property
-    def data(self) -> dict[str, list]:
-        """The columns, in schema order."""
-        n = len(self.rows)
-        constant = [[value] * n for value in self._constant]
-        varying = [list(column) for column in zip(*self.rows, strict=True)] if n else [
-            [] for _ in range(len(SCHEMA.names) - len(constant))
-        ]
-        return dict(zip(SCHEMA.names, constant + varying, strict=True))
 
 
 def run_cell(spec: CellSpec, on_report: Callable[[], None] | None = None) -> CellResult:
@@ -146,7 +120,7 @@ class _Loop:
     ) -> None:
         self.spec, self.problem, self.optimizer = spec, problem, optimizer
         self.on_report = on_report
-        self.rows = _Columns(spec)
+        self.rows = Columns(spec)
         self.events: list[tuple[float, int, _Active, Report | BaseException | None]] = []
         self.sequence = itertools.count()
         # nothing to measure when the optimizer never resumes or clones a trial
@@ -242,9 +216,9 @@ class _Loop:
             slot = self._slot_for(job, held)
         except Exception as err:  # e.g. a clone refusing a new model shape: a failed trial
             self.free_workers -= 1
-            stand_in = _Active(job, Slot(Recipe(job.config)), _no_reports(), self.clock,
+            stand_in = _Active(job, Slot(Recipe(job.config)), no_reports(), self.clock,
                                config_key(job.config), target)
-            self._record(stand_in, None, Status.FAILED, error=_error_text(err), at_start=True)
+            self._record(stand_in, None, Status.FAILED, error=error_text(err), at_start=True)
             self._close(stand_in, Status.FAILED, math.nan, 0, keep=False)
             return
         if self.optimizer.keeps_trials and job.trial in self.store:
@@ -290,7 +264,7 @@ class _Loop:
             else:
                 tick = time.perf_counter()
                 try:
-                    with _deadline(self._time_left(active)):
+                    with deadline(self._time_left(active)):
                         outcome = next(active.reports, None)
                 finally:
                     active.seconds += time.perf_counter() - tick
@@ -308,7 +282,7 @@ class _Loop:
                 value = math.nan if last is None else last.value
                 self._close(active, Status.COMPLETED, value, active.slot.step)
             else:
-                self._record(active, None, Status.FAILED, error=_error_text(outcome))
+                self._record(active, None, Status.FAILED, error=error_text(outcome))
                 self._close(active, Status.FAILED, math.nan, active.slot.step, keep=False)
             return
         self.cum_units += outcome.units
@@ -364,7 +338,7 @@ class _Loop:
         if status is Status.FAILED and error is None:
             error = NAN_ERROR
         stand_in = _Active(Job(JobKind.NEW, trial, config), Slot(Recipe(config), None,
-                           report.step), _no_reports(), self.clock, config_key(config), 0)
+                           report.step), no_reports(), self.clock, config_key(config), 0)
         self._record(stand_in, report, status, error)
         if budget.units is not None and self.cum_units >= budget.units:
             self.stop_reason = "units"
@@ -418,32 +392,3 @@ class _Loop:
     def _time_left(self, active: _Active) -> float | None:
         timeout = self.spec.trial_timeout
         return None if timeout is None else max(timeout - active.seconds, 1e-3)
-
-
-def _no_reports() -> Iterator[Report]:
-    yield from ()
-
-
-def _error_text(err: BaseException) -> str:
-    return err.text if isinstance(err, journaling.JournaledError) else describe_error(err)
-
-
-class _deadline:  # noqa: N801 - used as a context manager
-    """Raise TrialTimeoutError in the main thread after `seconds` (SIGALRM-based)."""
-
-    def __init__(self, seconds: float | None) -> None:
-        self.seconds = seconds
-        self.armed = seconds is not None and threading.current_thread() is threading.main_thread()
-
-    def __enter__(self) -> None:
-        if self.armed:
-            self.previous = signal.signal(signal.SIGALRM, self._fire)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.previous)
-
-    def _fire(self, signum: int, frame: object) -> None:
-        raise TrialTimeoutError("the trial ran past `trial_timeout`")
