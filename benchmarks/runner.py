@@ -1,10 +1,13 @@
 """The runner: one cell's loop of ask → train → report → tell, on a virtual clock.
 
-`workers` asynchronous workers are simulated on a clock counted in compute units: each
-running job's next report is an event at (job's clock + units of that report); events are
-handled in time order, ties first-in first-out. Training itself happens locally, one
-report at a time, so a cell's rows depend only on its spec and seed, never on timing
-(except for budgets in seconds and per-trial timeouts, which are wall-clock by nature).
+`workers` asynchronous workers are simulated on a virtual clock counted in compute units
+(`clock=units`) or in the seconds each report cost as the problem recorded them
+(`clock=seconds`: table and surrogate problems): each running job's next report is an event
+at (job's clock + that report's cost); events are handled in time order, ties first-in
+first-out. Training itself happens locally, one report at a time, so a cell's rows (its
+virtual clock included: it never reads host time) depend only on its spec and seed, never
+on timing (except for budgets in seconds and per-trial timeouts, which are wall-clock by
+nature).
 """
 
 from __future__ import annotations
@@ -133,6 +136,7 @@ class _Loop:
         self.parents: dict[int, int | None] = {}
         self.free_workers = spec.workers
         self.clock = 0.0
+        self.unit_clock = spec.clock == "units"  # else a report costs its metric `seconds`
         self.n_trials = 0
         self.failures_in_a_row = 0
         self.cum_units = 0
@@ -152,6 +156,7 @@ class _Loop:
             self.stop_reason = self.stop_reason or "optimizer done"
             return self._result()
         budget = self.spec.budget
+        late = budget.virtual_time  # an event after it is not delivered: still running then
         asking = True
         while True:
             while asking and self.free_workers > 0:
@@ -171,6 +176,9 @@ class _Loop:
                 self._start(job)
             if not self.events:
                 self.stop_reason = self.stop_reason or "optimizer done"
+                break
+            if late is not None and self.events[0][0] > late:
+                self.stop_reason = "virtual_time"
                 break
             t, _, active, outcome = heapq.heappop(self.events)
             self.clock = t
@@ -271,7 +279,8 @@ class _Loop:
         except Exception as err:  # a failing trial is recorded, never fatal
             outcome = err
         if isinstance(outcome, Report):
-            active.clock += outcome.units
+            active.clock += outcome.units if self.unit_clock else float(
+                outcome.metrics["seconds"])
         heapq.heappush(self.events, (active.clock, next(self.sequence), active, outcome))
 
     def _deliver(self, active: _Active, outcome: Report | BaseException | None) -> None:
@@ -320,20 +329,29 @@ class _Loop:
     def _record_external(self, trial: int, parent: int | None, config: Mapping[str, Any],
                          report: Report, decision: Decision, target: int,
                          error: str | None = None) -> bool:
-        """Judge and record a report of a self-driven optimizer; its clock is the units so far.
+        """Judge and record a report of a self-driven optimizer; its clock is the cost so far.
 
-        Returns False once the cell's budget is spent: a report that would start a trial
-        past `budget.trials` is then not recorded.
+        Its reports arrive in the order its library ran them, not on simulated workers, so
+        its clock is their cumulative cost (units, or recorded seconds with `clock=seconds`,
+        a failed report costing none), as if run one at a time. Returns False once the
+        cell's budget is spent: a report that would start a trial past `budget.trials`, or
+        end past `budget.virtual_time`, is then not recorded.
         """
         budget = self.spec.budget
+        if trial not in self.parents and budget.trials is not None and (
+                self.n_trials >= budget.trials):
+            self.stop_reason = "trials"
+            return False
+        clock = float(self.cum_units + report.units) if self.unit_clock else (
+            self.clock + float(report.metrics.get("seconds", 0.0)))
+        if budget.virtual_time is not None and clock > budget.virtual_time:
+            self.stop_reason = "virtual_time"
+            return False
         if trial not in self.parents:
-            if budget.trials is not None and self.n_trials >= budget.trials:
-                self.stop_reason = "trials"
-                return False
             self.parents[trial] = parent
             self.n_trials += 1
         self.cum_units += report.units
-        self.clock = float(self.cum_units)
+        self.clock = clock
         status = Status.FAILED if error else report_status(report, decision, target)
         if status is Status.FAILED and error is None:
             error = NAN_ERROR
