@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analysis.curves import aggregate, anytime_curves  # noqa: E402
+from analysis.curves import aggregate, anytime_curves, clock_unit  # noqa: E402
 from analysis.load import Results, cell_reports  # noqa: E402
 from analysis.stats import final_values  # noqa: E402
 from analysis.tables.families import family  # noqa: E402
@@ -27,6 +27,9 @@ __all__ = [
 
 _AXIS_LABELS = {"cum_units": "compute units", "virtual_time": "virtual time (units)",
                 "wall_time": "wall time (s)"}
+#: The virtual-time axis by the clock of the problem's cells (see `clock_unit`).
+_VIRTUAL_LABELS = {"units": "virtual time (units)", "seconds": "virtual time (s, recorded)",
+                   "mixed": "virtual time (units, or s where clock=seconds)"}
 
 
 def _colors(names: list[str]) -> dict[str, tuple]:
@@ -47,6 +50,8 @@ def plot_anytime(results: Results, folder: Path, n_points: int = 60) -> list[Pat
     for problem in sorted(set(results.cells.problem)):
         fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
         for ax, (axis, label) in zip(axes, _AXIS_LABELS.items(), strict=True):
+            if axis == "virtual_time":
+                label = _VIRTUAL_LABELS[clock_unit(results, problem)]
             agg = aggs[axis]
             agg = agg[agg.problem == problem]
             for optimizer, g in agg.groupby("optimizer", sort=True):
