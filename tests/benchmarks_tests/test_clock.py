@@ -8,9 +8,12 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
+from benchmarks import runner
+from benchmarks.building import build_problem
 from benchmarks.cells import cell_identity
 from benchmarks.compose import compose_runs
 from benchmarks.journal import journal_path
@@ -18,8 +21,13 @@ from benchmarks.plan import plan_cells
 from benchmarks.recorder import read_cell_metadata
 from benchmarks.run import main
 from benchmarks.runner import run_cell
+from optimizers.base import Decision, Optimizer, RecordFn
+from optimizers.budget import Budget
+from problems import loading
+from problems.base import Problem
 from problems.errors import UserError
 from tests.benchmarks_tests.resume_helpers import planned_cell, run_unjournaled, same_rows
+from tests.kits.cells import cell_spec
 
 TABLE_ASHA = ("lgbm_table", "asha", "budget.units=3000", "workers=4")
 CURVE_ASHA = ("learning_curve", "asha", "budget.units=400", "workers=3")
@@ -113,6 +121,62 @@ def test_virtual_time_counts_workers_idle_at_a_synchronous_rung(tmp_path):
         assert result.columns["virtual_time"][-1] <= 60
         spent[method] = result.columns["cum_units"][-1]
     assert spent["sha"] < spent["asha"]
+
+
+class SequentialDriver(Optimizer):
+    """A self-driven optimizer, as the Ray Tune adapters are: it trains random
+    configurations to the end one after another and hands each report to the runner."""
+
+    drives_own_loop = True
+
+    def ask(self) -> None:
+        """Not used: the runner calls drive()."""
+
+    def report(self, trial: int, step: int, value: float) -> Decision:
+        """Not used: the runner calls drive()."""
+        return Decision.CONTINUE
+
+    def tell(self, *args: object) -> None:
+        """Not used: the runner calls drive()."""
+
+    def drive(self, problem: Problem, budget: Budget, workers: int, record: RecordFn) -> None:
+        """Random configurations in turn until the runner says the budget is spent."""
+        rng = np.random.default_rng(self.seed)
+        while True:
+            trial = self.new_trial_id()
+            config = problem.space.sample(rng)
+            for report in problem.trial(config, self.seed).advance():
+                if not record(trial, None, config, report, Decision.CONTINUE,
+                              problem.fidelity.max):
+                    return
+
+
+def _driven(clock: str, **budget: float) -> dict[str, list]:
+    problem = build_problem(loading.problem_conf("lgbm_table"))
+    spec = replace(cell_spec({}, {}, 0, workers=4, **budget), clock=clock)
+    optimizer = SequentialDriver(problem.space, problem.fidelity, problem.direction, 0)
+    result = runner._Loop(spec, problem, optimizer, None).run()
+    return {**result.columns, "stop_reason": result.info["stop_reason"]}
+
+
+def test_a_self_driven_optimizers_clock_is_its_cumulative_cost():
+    units = _driven("units", units=400)
+    assert units["virtual_time"] == [float(u) for u in units["cum_units"]]
+    seconds = _driven("seconds", units=400)
+    costs = [_cost(seconds, i, True) for i in range(len(seconds["trial"]))]
+    assert np.allclose(seconds["virtual_time"], np.cumsum(costs), rtol=1e-12)
+    assert seconds["cum_units"] == units["cum_units"]
+
+
+@pytest.mark.parametrize(("clock", "deadline"), [("units", 150), ("seconds", 0.2)])
+def test_a_self_driven_optimizer_stops_before_passing_the_virtual_time(clock, deadline):
+    full = _driven(clock, units=400)
+    cut = _driven(clock, virtual_time=deadline)
+    assert cut["stop_reason"] == "virtual_time"
+    n = len(cut["trial"])
+    assert cut["virtual_time"][-1] <= deadline < full["virtual_time"][n]
+    full.pop("stop_reason"), cut.pop("stop_reason")
+    assert same_rows(cut, {k: v[:n] for k, v in full.items()})
 
 
 # -- identity ----------------------------------------------------------------------------
