@@ -115,8 +115,13 @@ def plot_final_boxes(results: Results, folder: Path) -> list[Path]:
     return paths
 
 
-def plot_rank_over_budget(ranks: pd.DataFrame, folder: Path) -> list[Path]:
-    """Mean rank vs fraction of the budget, one line per optimizer."""
+def plot_rank_over_budget(ranks: pd.DataFrame, folder: Path, label: str = "compute units",
+                          name: str = "rank_over_budget") -> list[Path]:
+    """Mean rank vs fraction of the budget, one line per optimizer.
+
+    `label` names the budget's axis (e.g. "virtual time (s, recorded)" for ranks from
+    ``rank_over_budget(results, axis="virtual_time")``), `name` the PNG file.
+    """
     if ranks.empty:
         return []
     folder.mkdir(parents=True, exist_ok=True)
@@ -124,14 +129,14 @@ def plot_rank_over_budget(ranks: pd.DataFrame, folder: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for optimizer, g in ranks.groupby("optimizer", sort=True):
         ax.plot(g.fraction, g["rank"], marker=".", color=colors[optimizer], label=optimizer)
-    ax.set_xlabel("fraction of the problem's budget (compute units)")
+    ax.set_xlabel(f"fraction of the problem's budget ({label})")
     ax.set_ylabel("mean rank (1 = best)")
     ax.invert_yaxis()
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     ax.set_title("Rank over budget (averaged over problems and seeds)")
     fig.subplots_adjust(left=0.08, right=0.78, bottom=0.12, top=0.92)
-    path = folder / "rank_over_budget.png"
+    path = folder / f"{name}.png"
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return [path]

@@ -4,15 +4,17 @@ and drawn over virtual time in seconds; cells stored before the clock existed re
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from analysis.curves import aggregate, anytime_curves, clock_unit
 from analysis.load import load_results
-from analysis.plots import plot_anytime
+from analysis.plots import plot_anytime, plot_rank_over_budget
+from analysis.stats import rank_over_budget
 from benchmarks.run import main
 
 
-def _study(tmp_path, name, *args):
-    assert main(["problem=lgbm_table", "optimizer=asha,sha", "-m", "seeds=[0,1]",
+def _study(tmp_path, name, *args, optimizers="asha,sha"):
+    assert main(["problem=lgbm_table", f"optimizer={optimizers}", "-m", "seeds=[0,1]",
                  "budget.units=1500", f"study={name}", f"results_dir={tmp_path}", *args]) == 0
     return load_results(tmp_path / name)
 
@@ -44,3 +46,21 @@ def test_units_cells_and_mixed_clocks_say_so(tmp_path):
     _study(tmp_path, "sec", "workers=2", "clock=seconds")
     both = load_results([tmp_path / "units", tmp_path / "sec"])
     assert clock_unit(both, "lgbm_table") == "mixed"
+
+
+def test_ranks_over_virtual_time_rank_at_equal_simulated_time(tmp_path):
+    results = _study(tmp_path, "sec", "workers=8", "clock=seconds",
+                     optimizers="asha,sha,random,hyperband")
+    ranks = rank_over_budget(results, n_points=4, axis="virtual_time")
+    top = results.reports.virtual_time.max()
+    curves = anytime_curves(results, "virtual_time",
+                            grids={"lgbm_table": np.array([0.25, 0.5, 0.75, 1.0]) * top})
+    curves["fraction"] = (curves.x / top).round(6)
+    by_hand = (curves.assign(rank=curves.fillna({"best_loss": np.inf})
+                             .groupby(["seed", "fraction"]).best_loss.rank())
+               .groupby(["fraction", "optimizer"])["rank"].mean())
+    assert ranks.set_index(["fraction", "optimizer"])["rank"].to_dict() == pytest.approx(
+        by_hand.to_dict())
+    path, = plot_rank_over_budget(ranks, tmp_path / "f", label="virtual time (s, recorded)",
+                                  name="rank_over_virtual_time")
+    assert path.name == "rank_over_virtual_time.png" and path.stat().st_size > 0
