@@ -80,8 +80,9 @@ def validate(run: ComposedRun) -> None:
     if clock == "seconds" and "seconds" not in problem.metric_names:
         timed = [p for p in group_options("problem") if _records_seconds(p)]
         raise UserError(
-            f"`clock` seconds needs a problem that records each report's cost in seconds; "
-            f"`{run.problem}` does not. Use clock=units or pick {', '.join(timed)}."
+            f"`clock=seconds` needs a problem that records each report's cost in seconds; "
+            f"problem `{run.problem}` records none: use clock=units or one of "
+            f"{', '.join(timed)}."
         )
     bound = optimizer_conf.get("for_problem")
     if bound is not None and bound != run.problem:
