@@ -79,7 +79,7 @@ class ASHAOptimizer(Optimizer):
         # are kept once per trial, not per rung entry: fewer objects for the garbage
         # collector to scan in long cells (a dict of ints to floats is not tracked).
         self.rungs: list[dict[int, float]] = [{} for _ in self.rung_steps]
-        self.configs: dict[int, dict[str, Any]] = {}
+        self.configs: dict[int, tuple[tuple[str, Any], ...]] = {}  # items: untracked too
         self.promoted: list[set[int]] = [set() for _ in self.rung_steps]
         # The same rungs in rank order, so a decision never re-sorts a rung.
         self._ordered = [OrderedRung(self.eta) for _ in self.rung_steps]
@@ -93,13 +93,13 @@ class ASHAOptimizer(Optimizer):
             if self._ordered[k].due is not None:
                 earlier = self._ordered[k].promote()
                 self.promoted[k].add(earlier)
-                config = self.configs[earlier]
+                config = dict(self.configs[earlier])
                 target = self.rung_steps[k + 1]
                 if self.resume:
                     job = Job(JobKind.RESUME, earlier, config, target)
                 else:
                     job = Job(JobKind.NEW, self.new_trial_id(), config, target, parent=earlier)
-                    self.configs[job.trial] = config  # never changed: shared, not copied
+                    self.configs[job.trial] = self.configs[earlier]
                 self._running[job.trial] = k + 1
                 return job
         if self.n_configs is not None and self._n_started >= self.n_configs:
@@ -108,7 +108,7 @@ class ASHAOptimizer(Optimizer):
         job = Job(JobKind.NEW, self.new_trial_id(), self.space.sample(self._rng),
                   self.rung_steps[0])
         self._running[job.trial] = 0
-        self.configs[job.trial] = dict(job.config)
+        self.configs[job.trial] = tuple(job.config.items())
         return job
 
     def tell(self, trial: int, status: Status, value: float, step: int) -> None:

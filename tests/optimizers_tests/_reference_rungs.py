@@ -37,7 +37,7 @@ class ReferenceASHA(ASHAOptimizer):
     def ask(self) -> Job | None:
         for k in range(len(self.rung_steps) - 2, -1, -1):
             rung = self.rungs[k]
-            entries = {t: (loss, self.configs[t]) for t, loss in rung.items()}
+            entries = {t: (loss, dict(self.configs[t])) for t, loss in rung.items()}
             top = rank(entries)[: len(rung) // self.eta]
             ready = [t for t in top if t not in self.promoted[k] and math.isfinite(rung[t])]
             if ready:
@@ -49,7 +49,7 @@ class ReferenceASHA(ASHAOptimizer):
                     job = Job(JobKind.RESUME, earlier, config, target)
                 else:
                     job = Job(JobKind.NEW, self.new_trial_id(), config, target, parent=earlier)
-                    self.configs[job.trial] = dict(config)
+                    self.configs[job.trial] = self.configs[earlier]
                 self._running[job.trial] = k + 1
                 return job
         if self.n_configs is not None and self._n_started >= self.n_configs:
@@ -58,7 +58,7 @@ class ReferenceASHA(ASHAOptimizer):
         job = Job(JobKind.NEW, self.new_trial_id(), self.space.sample(self._rng),
                   self.rung_steps[0])
         self._running[job.trial] = 0
-        self.configs[job.trial] = dict(job.config)
+        self.configs[job.trial] = tuple(job.config.items())
         return job
 
 
