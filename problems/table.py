@@ -66,7 +66,10 @@ class Table:
         if not chunks:
             raise ValueError(f"the table in {folder} has no recorded chunk yet.")
         # ParquetFile, not read_table: the latter imports pyarrow.dataset and pandas (~1 s).
-        data = pa.concat_tables([pq.ParquetFile(path).read() for _, _, path in chunks])
+        # `config` repeats one text per curve row: read as a dictionary, it is decoded once
+        # per distinct configuration instead of once per row (3-8x faster loads).
+        data = pa.concat_tables([pq.ParquetFile(path, read_dictionary=["config"]).read()
+                                 for _, _, path in chunks])
         ids = _numpy(data["config_id"])
         seeds = _numpy(data["seed"])
         steps = _numpy(data["step"]).astype(np.int64)
@@ -83,18 +86,25 @@ class Table:
                 self.int_columns.add(name)
             if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
                 self.columns[name] = _numpy(column)[order]
-        configs_text = data["config"].to_pylist()  # (to_numpy of strings imports pandas)
         # One curve per (id, seed): the runs of equal (id, seed) in the sorted rows.
         starts = np.flatnonzero(np.r_[True, (ids[1:] != ids[:-1]) | (seeds[1:] != seeds[:-1])])
         stops = np.r_[starts[1:], len(ids)]
+        # each curve's config text, from its first row, through the dictionary codes (no
+        # pa.array / to_numpy of strings: those import pandas, ~0.3 s)
+        words: list[str] = []
+        codes = []
+        for chunk in data["config"].chunks:
+            codes.append(_numpy(pa.chunked_array([chunk.indices])) + len(words))
+            words.extend(chunk.dictionary.to_pylist())
+        first_texts = [words[i] for i in np.concatenate(codes)[order[starts]].tolist()]
         self.curves: dict[tuple[int, int], slice] = {}
         self.seeds_of: dict[int, list[int]] = {}
         texts: dict[int, str] = {}
-        for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
+        for start, stop, text in zip(starts.tolist(), stops.tolist(), first_texts, strict=True):
             cid, seed = int(ids[start]), int(seeds[start])
             self.curves[(cid, seed)] = slice(start, stop)
             self.seeds_of.setdefault(cid, []).append(seed)
-            texts.setdefault(cid, configs_text[order[start]])
+            texts.setdefault(cid, text)
         self.ids = np.array(sorted(texts), dtype=np.int64)
         self.configs = {cid: json.loads(texts[cid]) for cid in self.ids.tolist()}
         self.by_key = {texts[cid]: cid for cid in self.ids.tolist()}
