@@ -1,0 +1,152 @@
+"""Per-seed measures of the claims: quality at a common budget, savings, exploration."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+
+from analysis.load import Results, cell_reports, problem_references
+from analysis.stats import final_values
+
+__all__ = ["arm_values", "common_budget", "normalized_point", "paired_effects", "proposal_spread"]
+
+
+def _scale(results: Results, problem: str) -> float:
+    ref = problem_references(results).get(problem)
+    return abs(ref.value) or 1.0 if ref is not None else 1.0
+
+
+def _ref_loss(results: Results, problem: str) -> float:
+    ref = problem_references(results).get(problem)
+    return results.sign(problem) * ref.value if ref is not None else 0.0
+
+
+def common_budget(results: Results, arms: list[tuple[str, str]], axis: str) -> float:
+    """The largest budget on `axis` that every cell of the arms reached (its last report)."""
+    tops = []
+    for problem, optimizer in arms:
+        rows = results.rows(problem, optimizer)
+        if len(rows):
+            tops.append(float(rows.groupby("seed")[axis].max().min()))
+    return min(tops) if tops else math.nan
+
+
+def _at_budget(results: Results, problem: str, optimizer: str, axis: str,
+               budget: float) -> pd.Series:
+    """Per seed, the incumbent loss of the last report with `axis` <= budget."""
+    rows = results.rows(problem, optimizer)
+    out = {}
+    for seed, cell in rows.groupby("seed", sort=True):
+        x = np.maximum.accumulate(cell[axis].to_numpy(dtype=float))
+        at = np.searchsorted(x, budget, side="right") - 1
+        out[int(seed)] = float(cell.best_loss.to_numpy(dtype=float)[at]) if at >= 0 else np.nan
+    return pd.Series(out, dtype=float)
+
+
+def _configurations(results: Results, problem: str, optimizer: str) -> pd.Series:
+    """Per seed, configurations drawn: trials that are neither restarts nor clones."""
+    rows = results.rows(problem, optimizer)
+    first = rows.groupby(["seed", "trial"], sort=True).parent_trial.first()
+    return first.isna().groupby(level="seed").sum().astype(float)
+
+
+def normalized_point(config: dict, space: list[dict]) -> np.ndarray:
+    """Map a configuration into the unit cube of its recorded search space.
+
+    Floats and ints by (v - low) / (high - low) (on log scale where the parameter is), a
+    categorical by its choice index / (choices - 1); a parameter absent from the
+    configuration (inactive) at -1, away from every active value.
+    """
+    point = []
+    for p in space:
+        v = config.get(p["name"])
+        if v is None:
+            point.append(-1.0)
+        elif p.get("type") == "categorical":
+            choices = list(p.get("choices") or [])
+            k = choices.index(v) if v in choices else 0
+            point.append(k / max(len(choices) - 1, 1))
+        else:
+            lo, hi, x = float(p["low"]), float(p["high"]), float(v)
+            if p.get("log"):
+                lo, hi, x = math.log(lo), math.log(hi), math.log(x)
+            point.append((x - lo) / (hi - lo) if hi > lo else 0.0)
+    return np.asarray(point, dtype=float)
+
+
+def proposal_spread(results: Results, problem: str, optimizer: str) -> pd.Series:
+    """Per seed: mean Euclidean distance between consecutive proposals in the unit cube.
+
+    Proposals are the trials in creation order; those of the initial design (the
+    optimizer's `n_init`, 0 when it has none) are left out, so only the acquisition's
+    choices count. Reads the `config` column of these cells only.
+    """
+    cells = results.cells[(results.cells.problem == problem)
+                          & (results.cells.optimizer == optimizer)]
+    out = {}
+    for cell in cells.itertuples():
+        space = (cell.meta.get("problem_info") or {}).get("space") or []
+        conf = (cell.meta.get("config") or {}).get("optimizer") or {}
+        n_init = int(conf.get("n_init") or 0)
+        rows = cell_reports(results, problem, optimizer, cell.seed)
+        first = rows.groupby("trial", sort=True).config.first()
+        points = np.array([normalized_point(json.loads(c), space) for c in first])
+        points = points[n_init:]
+        out[int(cell.seed)] = (float(np.linalg.norm(np.diff(points, axis=0), axis=1).mean())
+                               if len(points) > 1 else np.nan)
+    return pd.Series(out, dtype=float).sort_index()
+
+
+def arm_values(results: Results, measure: str, problem: str, optimizer: str,
+               axis: str = "cum_units", budget: float = math.nan) -> pd.Series:
+    """Per seed, the raw measure of one arm (a loss, units, or a spread)."""
+    if measure == "quality":
+        if axis == "trials":
+            f = final_values(results)
+            f = f[(f.problem == problem) & (f.optimizer == optimizer)]
+            values = f.set_index("seed").best_loss
+        else:
+            values = _at_budget(results, problem, optimizer, axis, budget)
+        return (values - _ref_loss(results, problem)) / _scale(results, problem)
+    if measure == "test":
+        f = final_values(results)
+        f = f[(f.problem == problem) & (f.optimizer == optimizer)]
+        return results.sign(problem) * f.set_index("seed").test_value
+    if measure in ("saving", "saving_full"):
+        rows = results.rows(problem, optimizer)
+        return rows.groupby("seed").cum_units.max().astype(float)
+    if measure == "exploration":
+        return proposal_spread(results, problem, optimizer)
+    raise ValueError(f"`measure` must be one of quality, test, saving, saving_full, "
+                     f"exploration; got {measure!r}.")
+
+
+def paired_effects(results: Results, claim) -> tuple[pd.DataFrame, float]:
+    """Per seed present in both arms: a's value, b's value and the oriented effect.
+
+    Returns (frame with columns seed, a, b, effect; the common budget or NaN).
+    """
+    a, b = claim.a, claim.b
+    budget = math.nan
+    if claim.measure == "quality" and claim.axis != "trials":
+        budget = common_budget(results, [(a.problem, a.optimizer), (b.problem, b.optimizer)],
+                               claim.axis)
+    va = arm_values(results, claim.measure, a.problem, a.optimizer, claim.axis, budget)
+    if claim.measure == "saving_full":
+        max_step = results.max_steps().get(a.problem)
+        vb = _configurations(results, a.problem, a.optimizer) * float(max_step or np.nan)
+    else:
+        vb = arm_values(results, claim.measure, b.problem, b.optimizer, claim.axis, budget)
+    frame = pd.concat({"a": va, "b": vb}, axis=1, join="inner").dropna()
+    if claim.measure in ("quality", "test"):
+        effect = frame.b - frame.a
+    elif claim.measure in ("saving", "saving_full"):
+        effect = 1.0 - frame.a / frame.b
+    else:
+        effect = frame.a - frame.b
+    frame = frame.assign(effect=effect).rename_axis("seed").reset_index()
+    return frame, budget
+
