@@ -8,7 +8,7 @@ skipped. The claims and the cells that answer them are listed in `CLAIMS`; the s
 holds them all is conf/experiment/claims.yaml (`make claims`).
 """
 
-from analysis.claims._section import TITLE, ClaimsResult, claims_section, test_claims
+from analysis.claims._section import TITLE, ClaimsResult, claims_section, evaluate_claims
 from analysis.claims._spec import CLAIMS, MEASURES, Arm, Claim
 from analysis.claims._verdict import (
     ALPHA,
@@ -43,7 +43,7 @@ __all__ = [
     "claims_section",
     "evidence",
     "paired_p",
-    "test_claims",
+    "evaluate_claims",
     "verdict",
     "with_holm",
 ]

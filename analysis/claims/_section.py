@@ -17,7 +17,7 @@ from analysis.claims._verdict import RULE, evidence, with_holm
 from analysis.load import Results
 from analysis.tables._table import Table
 
-__all__ = ["ClaimsResult", "claims_section", "test_claims"]
+__all__ = ["ClaimsResult", "claims_section", "evaluate_claims"]
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def _versus_chapter(claim: Claim, low: float, high: float) -> str:
     return "above our CI" if claim.chapter > high else "below our CI"
 
 
-def test_claims(results: Results, claims: Sequence[Claim] = CLAIMS) -> ClaimsResult:
+def evaluate_claims(results: Results, claims: Sequence[Claim] = CLAIMS) -> ClaimsResult:
     """Compute every present claim's evidence and verdict (absent claims are skipped)."""
     out = ClaimsResult(pd.DataFrame())
     records = []
@@ -111,7 +111,7 @@ def claims_section(results: Results, out: Path,
     The table (`claims`) holds every column of the rows (CSV); the Markdown shows a
     compact version with links to the figures.
     """
-    tested = test_claims(results, claims)
+    tested = evaluate_claims(results, claims)
     lines = [f"## {TITLE}", ""]
     by_key = {c.key: c for c in claims}
     figures: dict[str, str] = {}
