@@ -32,6 +32,7 @@ class ClaimsResult:
     paired: dict[str, pd.DataFrame] = field(default_factory=dict)
     budgets: dict[str, float] = field(default_factory=dict)
     skipped: list[Claim] = field(default_factory=list)
+    failed: list[Claim] = field(default_factory=list)
 
 
 def _present(results: Results, claim: Claim) -> bool:
@@ -77,7 +78,12 @@ def evaluate_claims(results: Results, claims: Sequence[Claim] = CLAIMS) -> Claim
         if not _present(results, claim):
             out.skipped.append(claim)
             continue
-        paired, budget = paired_effects(results, claim)
+        try:
+            paired, budget = paired_effects(results, claim)
+        except Exception:  # odd cells cost this claim, never the report
+            log.warning("claim %r could not be measured", claim.key, exc_info=True)
+            out.failed.append(claim)
+            continue
         ev = evidence(paired.effect.to_numpy(), seed=0)
         out.paired[claim.key], out.budgets[claim.key] = paired, budget
         records.append({
@@ -161,6 +167,9 @@ def claims_section(results: Results, out: Path,
     if tested.skipped:
         lines += ["Not tested here (their cells are absent from this study): "
                   + ", ".join(f"`{c.key}`" for c in tested.skipped) + ".", ""]
+    if tested.failed:
+        lines += ["Could not be measured (see the log): "
+                  + ", ".join(f"`{c.key}`" for c in tested.failed) + ".", ""]
     table = Table("claims", TITLE, tested.rows, RULE + _DEFINITIONS)
     return lines, table
 
