@@ -16,11 +16,21 @@ __all__ = [
     "anytime_curves",
     "bootstrap_ci",
     "budget_grid",
+    "clock_unit",
     "sample_step",
 ]
 
 #: The x axes an anytime curve can use (columns of the reports).
 AXES = ("cum_units", "virtual_time", "wall_time")
+
+
+def clock_unit(results: Results, problem: str) -> str:
+    """What the `virtual_time` of a problem's cells counts: "units", "seconds" (cells run
+    with `clock=seconds`) or "mixed" (both: their virtual times are not comparable).
+    """
+    clocks = set(results.cells.clock[results.cells.problem == problem]) if (
+        "clock" in results.cells) else {"units"}
+    return clocks.pop() if len(clocks) == 1 else "mixed" if clocks else "units"
 
 
 def sample_step(x: Sequence[float], y: Sequence[float], grid: Sequence[float]) -> np.ndarray:

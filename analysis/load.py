@@ -55,8 +55,9 @@ class Results:
     Attributes:
         reports: one row per report (the Parquet columns), in recorded order per cell.
         cells: one row per cell: study, problem, optimizer, seed, direction, optimum,
-            max_step (None without a fidelity), wall_time, cum_units, stop_reason, path and
-            `meta` (the whole metadata dict).
+            max_step (None without a fidelity), wall_time, cum_units, stop_reason, clock
+            (what its `virtual_time` counts: "units", or "seconds" for `clock=seconds`),
+            path and `meta` (the whole metadata dict).
 
     """
 
@@ -289,6 +290,8 @@ def _cell_row(path: Path, meta: Mapping[str, Any], table: pa.Table) -> dict[str,
                            else 0.0),
         "cum_units": int(table.column("cum_units")[-1].as_py()) if n else 0,
         "stop_reason": meta.get("stop_reason"),
+        # a cell's identity names its clock only when not units (cells stored before too)
+        "clock": (meta.get("cell_config") or {}).get("clock") or "units",
         "path": str(path),
         "meta": dict(meta),
     }

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analysis.curves import aggregate, anytime_curves  # noqa: E402
+from analysis.curves import aggregate, anytime_curves, clock_unit  # noqa: E402
 from analysis.load import Results, cell_reports  # noqa: E402
 from analysis.stats import final_values  # noqa: E402
 from analysis.tables.families import family  # noqa: E402
@@ -27,6 +27,9 @@ __all__ = [
 
 _AXIS_LABELS = {"cum_units": "compute units", "virtual_time": "virtual time (units)",
                 "wall_time": "wall time (s)"}
+#: The virtual-time axis by the clock of the problem's cells (see `clock_unit`).
+_VIRTUAL_LABELS = {"units": "virtual time (units)", "seconds": "virtual time (s, recorded)",
+                   "mixed": "virtual time (units, or s where clock=seconds)"}
 
 
 def _colors(names: list[str]) -> dict[str, tuple]:
@@ -47,6 +50,8 @@ def plot_anytime(results: Results, folder: Path, n_points: int = 60) -> list[Pat
     for problem in sorted(set(results.cells.problem)):
         fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
         for ax, (axis, label) in zip(axes, _AXIS_LABELS.items(), strict=True):
+            if axis == "virtual_time":
+                label = _VIRTUAL_LABELS[clock_unit(results, problem)]
             agg = aggs[axis]
             agg = agg[agg.problem == problem]
             for optimizer, g in agg.groupby("optimizer", sort=True):
@@ -110,8 +115,13 @@ def plot_final_boxes(results: Results, folder: Path) -> list[Path]:
     return paths
 
 
-def plot_rank_over_budget(ranks: pd.DataFrame, folder: Path) -> list[Path]:
-    """Mean rank vs fraction of the budget, one line per optimizer."""
+def plot_rank_over_budget(ranks: pd.DataFrame, folder: Path, label: str = "compute units",
+                          name: str = "rank_over_budget") -> list[Path]:
+    """Mean rank vs fraction of the budget, one line per optimizer.
+
+    `label` names the budget's axis (e.g. "virtual time (s, recorded)" for ranks from
+    ``rank_over_budget(results, axis="virtual_time")``), `name` the PNG file.
+    """
     if ranks.empty:
         return []
     folder.mkdir(parents=True, exist_ok=True)
@@ -119,14 +129,14 @@ def plot_rank_over_budget(ranks: pd.DataFrame, folder: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for optimizer, g in ranks.groupby("optimizer", sort=True):
         ax.plot(g.fraction, g["rank"], marker=".", color=colors[optimizer], label=optimizer)
-    ax.set_xlabel("fraction of the problem's budget (compute units)")
+    ax.set_xlabel(f"fraction of the problem's budget ({label})")
     ax.set_ylabel("mean rank (1 = best)")
     ax.invert_yaxis()
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     ax.set_title("Rank over budget (averaged over problems and seeds)")
     fig.subplots_adjust(left=0.08, right=0.78, bottom=0.12, top=0.92)
-    path = folder / "rank_over_budget.png"
+    path = folder / f"{name}.png"
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return [path]

@@ -193,21 +193,25 @@ def friedman_nemenyi(table: pd.DataFrame, alpha: float = 0.05) -> Mapping[str, o
             "cd": nemenyi_cd(k, n, alpha) if k >= 2 and n >= 1 else np.nan}
 
 
-def rank_over_budget(results: Results, n_points: int = 20) -> pd.DataFrame:
+def rank_over_budget(results: Results, n_points: int = 20,
+                     axis: str = "cum_units") -> pd.DataFrame:
     """Mean rank of each optimizer at budget fractions 1/n..1 of each problem's units.
+
+    (Or of its largest `axis` value: "virtual_time" ranks at equal simulated time, in the
+    unit of the cells' clock, see `analysis.curves.clock_unit`.)
 
     Per problem and seed, optimizers are ranked by incumbent loss at each fraction of the
     problem's largest cell budget (an optimizer with no observation yet ranks last, ties
     share the average rank); ranks are averaged over seeds and problems. Computed once per
     loaded `results` (the report's table and figure share it); callers get a copy.
     """
-    cached = results._cache.get(("rank_over_budget", n_points))
+    cached = results._cache.get(("rank_over_budget", n_points, axis))
     if cached is not None:
         return cached.copy()
     empty = pd.DataFrame(columns=["fraction", "optimizer", "rank"])
-    curves = anytime_curves(results, "cum_units", grids={
+    curves = anytime_curves(results, axis, grids={
         p: np.linspace(1.0 / n_points, 1.0, n_points) * float(top)
-        for p, top in results.reports.groupby("problem").cum_units.max().items()})
+        for p, top in results.reports.groupby("problem")[axis].max().items()})
     if curves.empty:
         return empty
     curves["fraction"] = curves.groupby("problem").x.transform(lambda x: x / x.max())
@@ -225,7 +229,7 @@ def rank_over_budget(results: Results, n_points: int = 20) -> pd.DataFrame:
         "rank": curves.best_loss.fillna(np.inf).groupby([curves[k] for k in keys])
         .rank(method="average").to_numpy()})
     out = ranks.groupby(["fraction", "optimizer"], as_index=False)["rank"].mean()
-    results._cache[("rank_over_budget", n_points)] = out
+    results._cache[("rank_over_budget", n_points, axis)] = out
     return out.copy()
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from optimizers.budget import Budget
 
-__all__ = ["IDENTITY_KEYS", "NON_IDENTITY_OPTIMIZER_KEYS", "CellResult", "CellSpec",
+__all__ = ["CLOCKS", "IDENTITY_KEYS", "NON_IDENTITY_OPTIMIZER_KEYS", "CellResult", "CellSpec",
            "cell_identity"]
 
 #: Keys that change a cell's numbers; a complete cell is only reused if these match.
@@ -16,11 +16,26 @@ IDENTITY_KEYS = ("problem", "optimizer", "budget", "workers", "trial_timeout")
 #: Optimizer conf keys that describe the optimizer without changing its numbers: left out
 #: of the identity (and of the constructor), so tagging a conf keeps stored cells valid.
 NON_IDENTITY_OPTIMIZER_KEYS = ("tags",)
+#: What the simulated workers' clock counts: compute units (the default) or the seconds
+#: each report cost as the problem recorded them (table and surrogate problems).
+CLOCKS = ("units", "seconds")
+#: Settings added after cells were stored, with the default that reproduces those cells: a
+#: setting joins the identity only when it differs from it, so stored cells stay valid.
+_DEFAULTED = {"clock": "units"}
+_DEFAULTED_BUDGET = {"virtual_time": None}
 
 
 def cell_identity(resolved: Mapping[str, Any]) -> dict[str, Any]:
-    """The identity part of a resolved config: IDENTITY_KEYS, optimizer tags left out."""
+    """The identity part of a resolved config: IDENTITY_KEYS, optimizer tags left out, and
+    settings added later (`clock`, `budget.virtual_time`) only when not at their default.
+    """
     out = {key: resolved.get(key) for key in IDENTITY_KEYS}
+    if isinstance(out["budget"], Mapping):
+        out["budget"] = {k: v for k, v in out["budget"].items()
+                         if k not in _DEFAULTED_BUDGET or v != _DEFAULTED_BUDGET[k]}
+    for key, default in _DEFAULTED.items():
+        if resolved.get(key, default) != default:
+            out[key] = resolved[key]
     if isinstance(out["optimizer"], Mapping):
         out["optimizer"] = {k: v for k, v in out["optimizer"].items()
                             if k not in NON_IDENTITY_OPTIMIZER_KEYS}
@@ -47,6 +62,8 @@ class CellSpec:
     paused_memory: float | None = 512.0
     #: The cell's journal (resume after a kill, and the lock), or None: no journal.
     journal: str | None = None
+    #: What the virtual clock counts: "units" or "seconds" (see CLOCKS).
+    clock: str = "units"
 
 
 @dataclass

@@ -31,7 +31,8 @@ def plan_cells(
         cfg = run.cfg
         resolved = OmegaConf.to_container(cfg, resolve=True)
         fixed = cell_identity(resolved)
-        budget = Budget(**{k: cfg.budget.get(k) for k in ("trials", "units", "seconds")})
+        budget = Budget(**{k: cfg.budget.get(k)
+                           for k in ("trials", "units", "seconds", "virtual_time")})
         # a journal needs this machine's file system (Ray tasks may run elsewhere)
         journals = cfg.executor.get("kind") != "ray"
         paused_memory = cfg.get("paused_memory", 512)
@@ -67,6 +68,7 @@ def plan_cells(
                 config={**resolved, "seed": int(seed)},
                 paused_memory=None if paused_memory is None else float(paused_memory),
                 journal=str(journal) if journals else None,
+                clock=str(cfg.get("clock", "units")),
             )
             todo.append((spec, path))
     return todo, done

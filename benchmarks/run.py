@@ -25,8 +25,9 @@ USAGE = """usage: python -m benchmarks.run [-m] [--cfg [job|all]] [key=value ...
                    section: no launcher or sweeper plugins; use n_jobs=N or executor=ray)
   -h, --help       show this help
 
-keys: study, results_dir, seeds, budget.trials, budget.units, budget.seconds, workers,
-      n_jobs, trial_timeout, problem.<setting>, optimizer.<setting>
+keys: study, results_dir, seeds, budget.trials, budget.units, budget.seconds,
+      budget.virtual_time, workers, clock (units|seconds), n_jobs, trial_timeout,
+      problem.<setting>, optimizer.<setting>
 groups (a file in conf/<group>/ is a value):
 """
 

@@ -1,10 +1,13 @@
 """The runner: one cell's loop of ask → train → report → tell, on a virtual clock.
 
-`workers` asynchronous workers are simulated on a clock counted in compute units: each
-running job's next report is an event at (job's clock + units of that report); events are
-handled in time order, ties first-in first-out. Training itself happens locally, one
-report at a time, so a cell's rows depend only on its spec and seed, never on timing
-(except for budgets in seconds and per-trial timeouts, which are wall-clock by nature).
+`workers` asynchronous workers are simulated on a virtual clock counted in compute units
+(`clock=units`) or in the seconds each report cost as the problem recorded them
+(`clock=seconds`: table and surrogate problems): each running job's next report is an event
+at (job's clock + that report's cost); events are handled in time order, ties first-in
+first-out. Training itself happens locally, one report at a time, so a cell's rows (its
+virtual clock included: it never reads host time) depend only on its spec and seed, never
+on timing (except for budgets in seconds and per-trial timeouts, which are wall-clock by
+nature).
 """
 
 from __future__ import annotations
@@ -13,8 +16,6 @@ import heapq
 import itertools
 import json
 import math
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,12 +24,11 @@ from typing import Any
 from benchmarks import journal as journaling
 from benchmarks.building import build_optimizer, build_problem
 from benchmarks.cells import CellResult, CellSpec
-from benchmarks.schema import SCHEMA
+from benchmarks.runner_parts import Columns, deadline, error_text, no_reports
 from benchmarks.trial_store import MIB, Recipe, Slot, TrialStore
 from optimizers.base import Decision, Job, JobKind, Optimizer, Status
 from optimizers.budget import Budget
 from problems.base import Problem, Report, config_key
-from problems.errors import describe_error
 
 __all__ = ["Budget", "CellResult", "CellSpec", "report_status", "run_cell", "run_problem"]
 
@@ -59,10 +59,6 @@ def report_status(report: Report, decision: Decision, target: int) -> Status:
     return Status.RUNNING
 
 
-class TrialTimeoutError(Exception):
-    """A trial ran past `trial_timeout` seconds of wall time."""
-
-
 @dataclass(slots=True)
 class _Active:
     """A job in progress on a simulated worker."""
@@ -74,25 +70,6 @@ class _Active:
     config_json: str
     target: int
     seconds: float = 0.0  # wall seconds this trial has trained, for the timeout
-
-
-class _Columns:
-    """Row buffer: one tuple per report, turned into schema-v1 columns at the end."""
-
-    def __init__(self, spec: CellSpec) -> None:
-        self._constant = (spec.study, spec.problem, spec.optimizer, spec.seed)
-        self.rows: list[tuple] = []
-        self.add = self.rows.append  # the hot path: one append per report
-
-    @property
-    def data(self) -> dict[str, list]:
-        """The columns, in schema order."""
-        n = len(self.rows)
-        constant = [[value] * n for value in self._constant]
-        varying = [list(column) for column in zip(*self.rows, strict=True)] if n else [
-            [] for _ in range(len(SCHEMA.names) - len(constant))
-        ]
-        return dict(zip(SCHEMA.names, constant + varying, strict=True))
 
 
 def run_cell(spec: CellSpec, on_report: Callable[[], None] | None = None) -> CellResult:
@@ -146,7 +123,7 @@ class _Loop:
     ) -> None:
         self.spec, self.problem, self.optimizer = spec, problem, optimizer
         self.on_report = on_report
-        self.rows = _Columns(spec)
+        self.rows = Columns(spec)
         self.events: list[tuple[float, int, _Active, Report | BaseException | None]] = []
         self.sequence = itertools.count()
         # nothing to measure when the optimizer never resumes or clones a trial
@@ -159,6 +136,7 @@ class _Loop:
         self.parents: dict[int, int | None] = {}
         self.free_workers = spec.workers
         self.clock = 0.0
+        self.unit_clock = spec.clock == "units"  # else a report costs its metric `seconds`
         self.n_trials = 0
         self.failures_in_a_row = 0
         self.cum_units = 0
@@ -178,6 +156,7 @@ class _Loop:
             self.stop_reason = self.stop_reason or "optimizer done"
             return self._result()
         budget = self.spec.budget
+        late = budget.virtual_time  # an event after it is not delivered: still running then
         asking = True
         while True:
             while asking and self.free_workers > 0:
@@ -197,6 +176,9 @@ class _Loop:
                 self._start(job)
             if not self.events:
                 self.stop_reason = self.stop_reason or "optimizer done"
+                break
+            if late is not None and self.events[0][0] > late:
+                self.stop_reason = "virtual_time"
                 break
             t, _, active, outcome = heapq.heappop(self.events)
             self.clock = t
@@ -242,9 +224,9 @@ class _Loop:
             slot = self._slot_for(job, held)
         except Exception as err:  # e.g. a clone refusing a new model shape: a failed trial
             self.free_workers -= 1
-            stand_in = _Active(job, Slot(Recipe(job.config)), _no_reports(), self.clock,
+            stand_in = _Active(job, Slot(Recipe(job.config)), no_reports(), self.clock,
                                config_key(job.config), target)
-            self._record(stand_in, None, Status.FAILED, error=_error_text(err), at_start=True)
+            self._record(stand_in, None, Status.FAILED, error=error_text(err), at_start=True)
             self._close(stand_in, Status.FAILED, math.nan, 0, keep=False)
             return
         if self.optimizer.keeps_trials and job.trial in self.store:
@@ -290,14 +272,15 @@ class _Loop:
             else:
                 tick = time.perf_counter()
                 try:
-                    with _deadline(self._time_left(active)):
+                    with deadline(self._time_left(active)):
                         outcome = next(active.reports, None)
                 finally:
                     active.seconds += time.perf_counter() - tick
         except Exception as err:  # a failing trial is recorded, never fatal
             outcome = err
         if isinstance(outcome, Report):
-            active.clock += outcome.units
+            active.clock += outcome.units if self.unit_clock else float(
+                outcome.metrics["seconds"])
         heapq.heappush(self.events, (active.clock, next(self.sequence), active, outcome))
 
     def _deliver(self, active: _Active, outcome: Report | BaseException | None) -> None:
@@ -308,7 +291,7 @@ class _Loop:
                 value = math.nan if last is None else last.value
                 self._close(active, Status.COMPLETED, value, active.slot.step)
             else:
-                self._record(active, None, Status.FAILED, error=_error_text(outcome))
+                self._record(active, None, Status.FAILED, error=error_text(outcome))
                 self._close(active, Status.FAILED, math.nan, active.slot.step, keep=False)
             return
         self.cum_units += outcome.units
@@ -346,25 +329,34 @@ class _Loop:
     def _record_external(self, trial: int, parent: int | None, config: Mapping[str, Any],
                          report: Report, decision: Decision, target: int,
                          error: str | None = None) -> bool:
-        """Judge and record a report of a self-driven optimizer; its clock is the units so far.
+        """Judge and record a report of a self-driven optimizer; its clock is the cost so far.
 
-        Returns False once the cell's budget is spent: a report that would start a trial
-        past `budget.trials` is then not recorded.
+        Its reports arrive in the order its library ran them, not on simulated workers, so
+        its clock is their cumulative cost (units, or recorded seconds with `clock=seconds`,
+        a failed report costing none), as if run one at a time. Returns False once the
+        cell's budget is spent: a report that would start a trial past `budget.trials`, or
+        end past `budget.virtual_time`, is then not recorded.
         """
         budget = self.spec.budget
+        if trial not in self.parents and budget.trials is not None and (
+                self.n_trials >= budget.trials):
+            self.stop_reason = "trials"
+            return False
+        clock = float(self.cum_units + report.units) if self.unit_clock else (
+            self.clock + float(report.metrics.get("seconds", 0.0)))
+        if budget.virtual_time is not None and clock > budget.virtual_time:
+            self.stop_reason = "virtual_time"
+            return False
         if trial not in self.parents:
-            if budget.trials is not None and self.n_trials >= budget.trials:
-                self.stop_reason = "trials"
-                return False
             self.parents[trial] = parent
             self.n_trials += 1
         self.cum_units += report.units
-        self.clock = float(self.cum_units)
+        self.clock = clock
         status = Status.FAILED if error else report_status(report, decision, target)
         if status is Status.FAILED and error is None:
             error = NAN_ERROR
         stand_in = _Active(Job(JobKind.NEW, trial, config), Slot(Recipe(config), None,
-                           report.step), _no_reports(), self.clock, config_key(config), 0)
+                           report.step), no_reports(), self.clock, config_key(config), 0)
         self._record(stand_in, report, status, error)
         if budget.units is not None and self.cum_units >= budget.units:
             self.stop_reason = "units"
@@ -418,32 +410,3 @@ class _Loop:
     def _time_left(self, active: _Active) -> float | None:
         timeout = self.spec.trial_timeout
         return None if timeout is None else max(timeout - active.seconds, 1e-3)
-
-
-def _no_reports() -> Iterator[Report]:
-    yield from ()
-
-
-def _error_text(err: BaseException) -> str:
-    return err.text if isinstance(err, journaling.JournaledError) else describe_error(err)
-
-
-class _deadline:  # noqa: N801 - used as a context manager
-    """Raise TrialTimeoutError in the main thread after `seconds` (SIGALRM-based)."""
-
-    def __init__(self, seconds: float | None) -> None:
-        self.seconds = seconds
-        self.armed = seconds is not None and threading.current_thread() is threading.main_thread()
-
-    def __enter__(self) -> None:
-        if self.armed:
-            self.previous = signal.signal(signal.SIGALRM, self._fire)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.previous)
-
-    def _fire(self, signum: int, frame: object) -> None:
-        raise TrialTimeoutError("the trial ran past `trial_timeout`")

@@ -25,7 +25,9 @@ METADATA_KEY = b"hpo_arena"
 #: The report schema, version 1. `loss` is `value` turned to minimize; `best_loss` is the
 #: incumbent (best loss over the cell's non-failed reports so far). `units` are the compute
 #: units of this report, `cum_units` the cell's total so far, `virtual_time` the simulated
-#: workers' clock (in compute units). `config` is JSON with sorted keys. `test_value` and
+#: workers' clock (in compute units, or in recorded seconds for a cell run with
+#: `clock=seconds`: its file's `cell_config` then names the clock). `config` is JSON with
+#: sorted keys. `test_value` and
 #: `true_value` (noise-free objective) are null where a problem has none; other metrics go
 #: to `metrics` (JSON). `error` says why a report failed.
 SCHEMA = pa.schema(

@@ -16,6 +16,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from benchmarks.building import build_optimizer, build_problem, check_arguments, target_class
+from benchmarks.cells import CLOCKS
 from benchmarks.compose import ComposedRun, group_options
 from problems import loading
 from problems.errors import UserError
@@ -47,11 +48,16 @@ def validate(run: ComposedRun) -> None:
         _check_count(f"budget.{key}", budget.get(key))
     number(0, low_open=True, finite=True, null=True, allowed="a positive number or null").check(
         "budget.seconds", budget.get("seconds"), UserError, ";")
-    if all(budget.get(k) is None for k in ("trials", "units", "seconds")):
+    number(0, low_open=True, finite=True, null=True, allowed="a positive number or null").check(
+        "budget.virtual_time", budget.get("virtual_time"), UserError, ";")
+    if all(budget.get(k) is None for k in ("trials", "units", "seconds", "virtual_time")):
         raise UserError(
-            "`budget` has no limit: set at least one of budget.trials, budget.units or "
-            "budget.seconds."
+            "`budget` has no limit: set at least one of budget.trials, budget.units, "
+            "budget.seconds or budget.virtual_time."
         )
+    clock = cfg.get("clock", "units")
+    if clock not in CLOCKS:
+        raise UserError(f"`clock` must be one of {', '.join(CLOCKS)}; got {clock!r}.")
     _check_count("workers", cfg.get("workers"), allow_null=False)
     _check_count("n_jobs", cfg.get("n_jobs"), allow_null=False)
     number(0, low_open=True, null=True, allowed="a positive number of seconds or null").check(
@@ -71,6 +77,12 @@ def validate(run: ComposedRun) -> None:
         problem = build_problem(problem_conf)
     except (ValueError, TypeError) as err:
         raise UserError(f"problem `{run.problem}`: {err}") from None
+    if clock == "seconds" and "seconds" not in problem.metric_names:
+        timed = [p for p in group_options("problem") if _records_seconds(p)]
+        raise UserError(
+            f"`clock` seconds needs a problem that records each report's cost in seconds; "
+            f"`{run.problem}` does not. Use clock=units or pick {', '.join(timed)}."
+        )
     bound = optimizer_conf.get("for_problem")
     if bound is not None and bound != run.problem:
         raise UserError(
@@ -99,6 +111,13 @@ def validate(run: ComposedRun) -> None:
             f"table problem `{run.problem}` cannot answer (it holds one recorded curve per "
             "configuration); use a real problem or another optimizer."
         )
+
+
+def _records_seconds(problem_name: str) -> bool:
+    try:
+        return "seconds" in build_problem(loading.problem_conf(problem_name)).metric_names
+    except Exception:  # a broken conf is reported when it is selected, not here
+        return False
 
 
 def _has_fidelity(problem_name: str) -> bool:
