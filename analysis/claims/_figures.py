@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from analysis.claims._spec import Claim  # noqa: E402
-from analysis.curves import aggregate, anytime_curves, budget_grid  # noqa: E402
+from analysis.curves import aggregate, anytime_curves, budget_grid, clock_unit  # noqa: E402
 from analysis.load import Results  # noqa: E402
 
 __all__ = ["plot_claim"]
@@ -58,7 +58,11 @@ def _anytime(results: Results, claim: Claim, budget: float) -> plt.Figure:
                         alpha=0.2, lw=0, label="95 % bootstrap CI")
     if not math.isnan(budget):
         ax.axvline(budget, color="k", ls=":", lw=1, label="compared here")
-    ax.set_xlabel(_AXIS.get(axis, axis))
+    label = _AXIS.get(axis, axis)
+    if axis == "virtual_time":
+        seconds = clock_unit(results, claim.a.problem) == "seconds"
+        label += " (s, recorded)" if seconds else " (units)"
+    ax.set_xlabel(label)
     direction = results.directions()[claim.a.problem]
     ax.set_ylabel(f"incumbent ({'lower' if direction == 'minimize' else 'higher'} is better)")
     ax.grid(alpha=0.3)

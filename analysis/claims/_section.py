@@ -14,6 +14,7 @@ from analysis.claims._figures import plot_claim
 from analysis.claims._measures import paired_effects
 from analysis.claims._spec import CLAIMS, Claim
 from analysis.claims._verdict import RULE, evidence, with_holm
+from analysis.curves import clock_unit
 from analysis.load import Results
 from analysis.tables._table import Table
 
@@ -40,7 +41,7 @@ def _present(results: Results, claim: Claim) -> bool:
     return all(arm.optimizer in results.optimizers_on(arm.problem) for arm in arms)
 
 
-def _comparison(claim: Claim, budget: float) -> str:
+def _comparison(claim: Claim, budget: float, results: Results) -> str:
     a, b = claim.a, claim.b
     if b is None:
         what = f"{a.optimizer} on {a.problem}"
@@ -51,8 +52,10 @@ def _comparison(claim: Claim, budget: float) -> str:
     if claim.measure == "quality":
         if claim.axis == "trials":
             return f"{what}: final incumbent (equal trials)"
-        return (f"{what}: incumbent at {budget:.6g} {claim.axis.replace('_', ' ')} "
-                "(reached by every cell)")
+        axis = {"cum_units": "compute units", "virtual_time": "virtual time"}[claim.axis]
+        if claim.axis == "virtual_time":
+            axis += " (s)" if clock_unit(results, claim.a.problem) == "seconds" else " (units)"
+        return f"{what}: incumbent at {budget:.4g} {axis} (reached by every cell)"
     return {
         "test": f"{what}: held-out test_value of the final incumbent",
         "saving": f"{what}: compute units per cell, same seed and trials",
@@ -88,7 +91,7 @@ def evaluate_claims(results: Results, claims: Sequence[Claim] = CLAIMS) -> Claim
         out.paired[claim.key], out.budgets[claim.key] = paired, budget
         records.append({
             "key": claim.key, "claim": claim.claim, "hypothesis": claim.hypothesis,
-            "comparison": _comparison(claim, budget), "measure": claim.measure,
+            "comparison": _comparison(claim, budget, results), "measure": claim.measure,
             "n": ev.n, "a mean": float(paired.a.mean()) if ev.n else math.nan,
             "b mean": float(paired.b.mean()) if ev.n else math.nan,
             "effect": ev.effect, "ci_low": ev.ci_low, "ci_high": ev.ci_high, "p": ev.p,
