@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import matplotlib
@@ -11,6 +10,7 @@ matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from analysis.claims._measures import pair_rows  # noqa: E402
 from analysis.claims._spec import Claim  # noqa: E402
 from analysis.curves import aggregate, anytime_curves, budget_grid, clock_unit  # noqa: E402
 from analysis.load import Results  # noqa: E402
@@ -26,8 +26,8 @@ _EFFECT = {"quality": "loss(b) − loss(a), normalized regret",
            "exploration": "spread(a) − spread(b), unit cube"}
 
 
-def plot_claim(results: Results, claim: Claim, paired: pd.DataFrame, budget: float,
-               row: pd.Series, folder: Path) -> Path:
+def plot_claim(results: Results, claim: Claim, paired: pd.DataFrame,
+               budget: pd.Series | None, row: pd.Series, folder: Path) -> Path:
     """Draw the claim's figure into `folder`; return its path."""
     folder.mkdir(parents=True, exist_ok=True)
     if claim.figure == "anytime" and claim.b is not None:
@@ -40,24 +40,26 @@ def plot_claim(results: Results, claim: Claim, paired: pd.DataFrame, budget: flo
     return path
 
 
-def _anytime(results: Results, claim: Claim, budget: float) -> plt.Figure:
+def _anytime(results: Results, claim: Claim, budget: pd.Series | None) -> plt.Figure:
     axis = claim.axis
     fig, ax = plt.subplots(figsize=(7, 4.2))
     arms = [claim.a, claim.b]
-    top = max(float(results.rows(a.problem, a.optimizer)[axis].max()) for a in arms)
+    rows = {arm: pair_rows(results, arm.problem, arm.optimizer) for arm in arms}
+    top = max(float(r[axis].max()) for r in rows.values())
     grid = budget_grid(top, n_points=80)
     for arm, color in zip(arms, ("tab:blue", "tab:orange"), strict=True):
-        # one pair's rows through the cached index, not a mask over every report
+        # one pair's few columns, not a mask over (or a take of) every report
         cells = results.cells[(results.cells.problem == arm.problem)
                               & (results.cells.optimizer == arm.optimizer)]
-        sub = Results(results.rows(arm.problem, arm.optimizer), cells)
+        sub = Results(rows[arm].assign(problem=arm.problem, optimizer=arm.optimizer), cells)
         curves = anytime_curves(sub, axis, grids={arm.problem: grid})
         agg = aggregate(curves, value="best", n_boot=500)
         ax.step(agg.x, agg["mean"], where="post", color=color, label=f"{arm} (mean)")
         ax.fill_between(agg.x, agg.ci_low, agg.ci_high, step="post", color=color,
                         alpha=0.2, lw=0, label="95 % bootstrap CI")
-    if not math.isnan(budget):
-        ax.axvline(budget, color="k", ls=":", lw=1, label="compared here")
+    if budget is not None and not budget.empty:
+        ax.axvline(float(budget.min()), color="k", ls=":", lw=1,
+                   label="compared here (lowest seed budget)")
     label = _AXIS.get(axis, axis)
     if axis == "virtual_time":
         seconds = clock_unit(results, claim.a.problem) == "seconds"

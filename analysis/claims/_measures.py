@@ -11,7 +11,8 @@ import pandas as pd
 from analysis.load import Results, cell_reports, problem_references
 from analysis.stats import final_values
 
-__all__ = ["arm_values", "common_budget", "normalized_point", "paired_effects", "proposal_spread"]
+__all__ = ["arm_values", "common_budget", "normalized_point", "pair_rows", "paired_effects",
+           "proposal_spread"]
 
 
 def _scale(results: Results, problem: str) -> float:
@@ -24,31 +25,61 @@ def _ref_loss(results: Results, problem: str) -> float:
     return results.sign(problem) * ref.value if ref is not None else 0.0
 
 
-def common_budget(results: Results, arms: list[tuple[str, str]], axis: str) -> float:
-    """The largest budget on `axis` that every cell of the arms reached (its last report)."""
-    tops = []
-    for problem, optimizer in arms:
-        rows = results.rows(problem, optimizer)
-        if len(rows):
-            tops.append(float(rows.groupby("seed")[axis].max().min()))
-    return min(tops) if tops else math.nan
+#: Report columns the measures read, as numpy arrays (converted once per loaded study).
+_COLUMNS = ("seed", "trial", "parent_trial", "cum_units", "virtual_time", "best_loss")
+
+
+def pair_rows(results: Results, problem: str, optimizer: str) -> pd.DataFrame:
+    """The reports of one (problem, optimizer) pair: seed, trial, parent_trial, cum_units,
+    virtual_time, best_loss (in recorded order).
+
+    Built from numpy copies of these columns made once per study, through the same
+    (problem, optimizer) index `Results.rows` caches: taking every column of a
+    multi-million-row frame per claim (string columns included) cost seconds a claim.
+    """
+    cache = results._cache
+    if "rows_po" not in cache:  # the index Results.rows builds, under its key
+        cache["rows_po"] = results.reports.groupby(["problem", "optimizer"],
+                                                   sort=False).indices
+    if "claims_arrays" not in cache:
+        cache["claims_arrays"] = {c: results.reports[c].to_numpy(dtype=float)
+                                  for c in _COLUMNS if c in results.reports}
+    at = cache["rows_po"].get((problem, optimizer))
+    at = np.asarray(at if at is not None else [], dtype=np.int64)
+    frame = pd.DataFrame({c: a[at] for c, a in cache["claims_arrays"].items()})
+    frame["seed"] = frame.seed.astype(np.int64)
+    return frame
+
+
+def common_budget(results: Results, arms: list[tuple[str, str]], axis: str) -> pd.Series:
+    """Per seed, the largest budget on `axis` that the cell of every arm reached (its last
+    report): each seed's pair is compared at its own common budget, so one short cell
+    (PBT may stop a few epochs early) does not cut the other seeds' comparisons.
+    """
+    tops = [pair_rows(results, problem, optimizer).groupby("seed")[axis].max()
+            for problem, optimizer in arms]
+    if not tops:
+        return pd.Series(dtype=float)
+    return pd.concat(tops, axis=1, join="inner").min(axis=1).astype(float)
 
 
 def _at_budget(results: Results, problem: str, optimizer: str, axis: str,
-               budget: float) -> pd.Series:
-    """Per seed, the incumbent loss of the last report with `axis` <= budget."""
-    rows = results.rows(problem, optimizer)
+               budget: pd.Series) -> pd.Series:
+    """Per seed, the incumbent loss of the last report with `axis` <= that seed's budget."""
+    rows = pair_rows(results, problem, optimizer)
     out = {}
     for seed, cell in rows.groupby("seed", sort=True):
+        if seed not in budget.index:
+            continue
         x = np.maximum.accumulate(cell[axis].to_numpy(dtype=float))
-        at = np.searchsorted(x, budget, side="right") - 1
+        at = np.searchsorted(x, budget[seed], side="right") - 1
         out[int(seed)] = float(cell.best_loss.to_numpy(dtype=float)[at]) if at >= 0 else np.nan
     return pd.Series(out, dtype=float)
 
 
 def _configurations(results: Results, problem: str, optimizer: str) -> pd.Series:
     """Per seed, configurations drawn: trials that are neither restarts nor clones."""
-    rows = results.rows(problem, optimizer)
+    rows = pair_rows(results, problem, optimizer)
     first = rows.groupby(["seed", "trial"], sort=True).parent_trial.first()
     return first.isna().groupby(level="seed").sum().astype(float)
 
@@ -101,7 +132,7 @@ def proposal_spread(results: Results, problem: str, optimizer: str) -> pd.Series
 
 
 def arm_values(results: Results, measure: str, problem: str, optimizer: str,
-               axis: str = "cum_units", budget: float = math.nan) -> pd.Series:
+               axis: str = "cum_units", budget: pd.Series | None = None) -> pd.Series:
     """Per seed, the raw measure of one arm (a loss, units, or a spread)."""
     if measure == "quality":
         if axis == "trials":
@@ -109,14 +140,15 @@ def arm_values(results: Results, measure: str, problem: str, optimizer: str,
             f = f[(f.problem == problem) & (f.optimizer == optimizer)]
             values = f.set_index("seed").best_loss
         else:
-            values = _at_budget(results, problem, optimizer, axis, budget)
+            values = _at_budget(results, problem, optimizer, axis,
+                                pd.Series(dtype=float) if budget is None else budget)
         return (values - _ref_loss(results, problem)) / _scale(results, problem)
     if measure == "test":
         f = final_values(results)
         f = f[(f.problem == problem) & (f.optimizer == optimizer)]
         return results.sign(problem) * f.set_index("seed").test_value
     if measure in ("saving", "saving_full"):
-        rows = results.rows(problem, optimizer)
+        rows = pair_rows(results, problem, optimizer)
         return rows.groupby("seed").cum_units.max().astype(float)
     if measure == "exploration":
         return proposal_spread(results, problem, optimizer)
@@ -127,10 +159,11 @@ def arm_values(results: Results, measure: str, problem: str, optimizer: str,
 def paired_effects(results: Results, claim) -> tuple[pd.DataFrame, float]:
     """Per seed present in both arms: a's value, b's value and the oriented effect.
 
-    Returns (frame with columns seed, a, b, effect; the common budget or NaN).
+    Returns (frame with columns seed, a, b, effect; each seed's common budget on the
+    claim's axis, or None where the measure has no budget).
     """
     a, b = claim.a, claim.b
-    budget = math.nan
+    budget = None
     if claim.measure == "quality" and claim.axis != "trials":
         budget = common_budget(results, [(a.problem, a.optimizer), (b.problem, b.optimizer)],
                                claim.axis)

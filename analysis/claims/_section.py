@@ -31,7 +31,7 @@ class ClaimsResult:
 
     rows: pd.DataFrame
     paired: dict[str, pd.DataFrame] = field(default_factory=dict)
-    budgets: dict[str, float] = field(default_factory=dict)
+    budgets: dict[str, pd.Series | None] = field(default_factory=dict)
     skipped: list[Claim] = field(default_factory=list)
     failed: list[Claim] = field(default_factory=list)
 
@@ -41,7 +41,7 @@ def _present(results: Results, claim: Claim) -> bool:
     return all(arm.optimizer in results.optimizers_on(arm.problem) for arm in arms)
 
 
-def _comparison(claim: Claim, budget: float, results: Results) -> str:
+def _comparison(claim: Claim, budget: pd.Series | None, results: Results) -> str:
     a, b = claim.a, claim.b
     if b is None:
         what = f"{a.optimizer} on {a.problem}"
@@ -55,7 +55,12 @@ def _comparison(claim: Claim, budget: float, results: Results) -> str:
         axis = {"cum_units": "compute units", "virtual_time": "virtual time"}[claim.axis]
         if claim.axis == "virtual_time":
             axis += " (s)" if clock_unit(results, claim.a.problem) == "seconds" else " (units)"
-        return f"{what}: incumbent at {budget:.4g} {axis} (reached by every cell)"
+        if budget is None or budget.empty:
+            return f"{what}: incumbent on {axis} (no common budget)"
+        low, high = float(budget.min()), float(budget.max())
+        at = f"{low:.4g}" if low == high else f"{low:.4g}–{high:.4g}"
+        return (f"{what}: incumbent at {at} {axis} (per seed, the budget both cells "
+                "reached)")
     return {
         "test": f"{what}: held-out test_value of the final incumbent",
         "saving": f"{what}: compute units per cell, same seed and trials",
@@ -182,7 +187,8 @@ Measures (a = the method the claim is about, b = its comparator, per seed):
 
 - *quality*: the incumbent's loss as normalized regret (loss − reference loss) /
   |reference| (the problem's fixed reference; a loss difference where it has none) at the
-  largest budget every cell of both arms reached on the named axis, or the final incumbent
+  largest budget on the named axis that both cells of the seed reached (their last
+  reports; the incumbent is a step function, no interpolation), or the final incumbent
   where the arms ran equal trials; effect = regret(b) − regret(a). For the lgbm problems
   (reference log-loss 0) this is a difference of validation log-loss, for the mlp ones
   (reference accuracy 1) of validation accuracy.

@@ -206,3 +206,23 @@ def test_every_claim_names_a_known_measure_and_unique_key():
     assert len({c.key for c in CLAIMS}) == len(CLAIMS)
     assert all(c.measure in MEASURES for c in CLAIMS)
     assert all((c.b is None) == (c.measure == "saving_full") for c in CLAIMS)
+
+
+def test_quality_is_compared_at_each_seeds_common_budget(tmp_path):
+    # a's seed 1 stops after 2 units: that seed's pair is compared at 2, the others at 3
+    for seed in range(3):
+        n = 2 if seed == 1 else 3
+        write_test_cell(tmp_path, "p", "a", seed,
+                        [{"trial": t, "value": 10.0 - t} for t in range(n)])
+        write_test_cell(tmp_path, "p", "b", seed,
+                        [{"trial": t, "value": 10.0 - 2 * t} for t in range(3)])
+    results = load_results(tmp_path / "s")
+    claim = Claim("k", "c", "h", Arm("p", "a"), Arm("p", "b"), "quality", 0.1, "why")
+    tested = evaluate_claims(results, [claim])
+    paired = tested.paired["k"].set_index("seed")
+    assert tested.budgets["k"].tolist() == [3.0, 2.0, 3.0]
+    # no reference: raw losses; at 3 units a = 8, b = 6; at 2 units a = 9, b = 8
+    assert paired.a.tolist() == [8.0, 9.0, 8.0]
+    assert paired.b.tolist() == [6.0, 8.0, 6.0]
+    assert paired.effect.tolist() == [-2.0, -1.0, -2.0]
+    assert "2–3 compute units" in tested.rows.comparison.iloc[0]
