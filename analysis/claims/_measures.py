@@ -8,20 +8,27 @@ import math
 import numpy as np
 import pandas as pd
 
-from analysis.load import Results, cell_reports, problem_references
+from analysis.claims._spec import Claim
+from analysis.load import Reference, Results, cell_reports, problem_references
 from analysis.stats import final_values
 
 __all__ = ["arm_values", "common_budget", "normalized_point", "pair_rows", "paired_effects",
            "proposal_spread"]
 
 
+def _reference(results: Results, problem: str) -> Reference | None:
+    if "claims_refs" not in results._cache:  # one pass over the cells' metadata per study
+        results._cache["claims_refs"] = problem_references(results)
+    return results._cache["claims_refs"].get(problem)
+
+
 def _scale(results: Results, problem: str) -> float:
-    ref = problem_references(results).get(problem)
+    ref = _reference(results, problem)
     return abs(ref.value) or 1.0 if ref is not None else 1.0
 
 
 def _ref_loss(results: Results, problem: str) -> float:
-    ref = problem_references(results).get(problem)
+    ref = _reference(results, problem)
     return results.sign(problem) * ref.value if ref is not None else 0.0
 
 
@@ -156,7 +163,8 @@ def arm_values(results: Results, measure: str, problem: str, optimizer: str,
                      f"exploration; got {measure!r}.")
 
 
-def paired_effects(results: Results, claim) -> tuple[pd.DataFrame, float]:
+def paired_effects(results: Results,
+                   claim: Claim) -> tuple[pd.DataFrame, pd.Series | None]:
     """Per seed present in both arms: a's value, b's value and the oriented effect.
 
     Returns (frame with columns seed, a, b, effect; each seed's common budget on the
