@@ -12,8 +12,8 @@ from analysis.claims._spec import Claim
 from analysis.load import Reference, Results, cell_reports, problem_references
 from analysis.stats import final_values
 
-__all__ = ["arm_values", "common_budget", "normalized_point", "pair_rows", "paired_effects",
-           "proposal_spread"]
+__all__ = ["arm_values", "common_budget", "equal_configurations", "normalized_point",
+           "pair_rows", "paired_effects", "proposal_spread"]
 
 
 def _reference(results: Results, problem: str) -> Reference | None:
@@ -89,6 +89,20 @@ def _configurations(results: Results, problem: str, optimizer: str) -> pd.Series
     rows = pair_rows(results, problem, optimizer)
     first = rows.groupby(["seed", "trial"], sort=True).parent_trial.first()
     return first.isna().groupby(level="seed").sum().astype(float)
+
+
+def equal_configurations(results: Results, claim: Claim) -> bool:
+    """Whether both arms drew as many configurations on every shared seed.
+
+    Claims compared at equal trials (`quality` on the `trials` axis, `saving`) assume the
+    claims study's design; a study that ran the arms on other budgets is not comparable.
+    """
+    if claim.b is None:
+        return True
+    a = _configurations(results, claim.a.problem, claim.a.optimizer)
+    b = _configurations(results, claim.b.problem, claim.b.optimizer)
+    both = pd.concat({"a": a, "b": b}, axis=1, join="inner")
+    return bool(len(both)) and bool((both.a == both.b).all())
 
 
 def normalized_point(config: dict, space: list[dict]) -> np.ndarray:

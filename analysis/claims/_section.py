@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.claims._figures import plot_claim
-from analysis.claims._measures import paired_effects
+from analysis.claims._measures import equal_configurations, paired_effects
 from analysis.claims._spec import CLAIMS, Claim
 from analysis.claims._verdict import RULE, evidence, with_holm
 from analysis.curves import clock_unit
@@ -34,6 +34,7 @@ class ClaimsResult:
     budgets: dict[str, pd.Series | None] = field(default_factory=dict)
     skipped: list[Claim] = field(default_factory=list)
     failed: list[Claim] = field(default_factory=list)
+    incomparable: list[Claim] = field(default_factory=list)
 
 
 def _present(results: Results, claim: Claim) -> bool:
@@ -85,6 +86,11 @@ def evaluate_claims(results: Results, claims: Sequence[Claim] = CLAIMS) -> Claim
     for i, claim in enumerate(claims):
         if not _present(results, claim):
             out.skipped.append(claim)
+            continue
+        at_equal_trials = claim.measure == "saving" or (claim.measure == "quality"
+                                                        and claim.axis == "trials")
+        if at_equal_trials and not equal_configurations(results, claim):
+            out.incomparable.append(claim)
             continue
         try:
             paired, budget = paired_effects(results, claim)
@@ -175,6 +181,10 @@ def claims_section(results: Results, out: Path,
     if tested.skipped:
         lines += ["Not tested here (their cells are absent from this study): "
                   + ", ".join(f"`{c.key}`" for c in tested.skipped) + ".", ""]
+    if tested.incomparable:
+        lines += ["Not comparable here (the claim compares equal numbers of configurations; "
+                  "these arms drew different numbers on some seed): "
+                  + ", ".join(f"`{c.key}`" for c in tested.incomparable) + ".", ""]
     if tested.failed:
         lines += ["Could not be measured (see the log): "
                   + ", ".join(f"`{c.key}`" for c in tested.failed) + ".", ""]

@@ -226,3 +226,20 @@ def test_quality_is_compared_at_each_seeds_common_budget(tmp_path):
     assert paired.b.tolist() == [6.0, 8.0, 6.0]
     assert paired.effect.tolist() == [-2.0, -1.0, -2.0]
     assert "2–3 compute units" in tested.rows.comparison.iloc[0]
+
+
+def test_claims_at_equal_trials_need_equal_configurations(tmp_path):
+    # seed 1 of b drew one configuration more: the equal-trials comparison is not made
+    for seed in range(3):
+        write_test_cell(tmp_path, "p", "a", seed, [{"trial": 0, "value": 1.0}])
+        write_test_cell(tmp_path, "p", "b", seed,
+                        [{"trial": t, "value": 1.0} for t in range(1 + (seed == 1))])
+    results = load_results(tmp_path / "s")
+    equal = Claim("k", "c", "h", Arm("p", "a"), Arm("p", "b"), "quality", 0.1, "why",
+                  axis="trials")
+    at_budget = Claim("k2", "c", "h", Arm("p", "a"), Arm("p", "b"), "quality", 0.1, "why")
+    tested = evaluate_claims(results, [equal, at_budget])
+    assert [c.key for c in tested.incomparable] == ["k"]
+    assert tested.rows.key.tolist() == ["k2"]
+    lines, _ = claims_section(results, tmp_path / "out", [equal, at_budget])
+    assert any("Not comparable here" in line and "`k`" in line for line in lines)
