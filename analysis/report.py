@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.claims import claims_section
 from analysis.load import ANALYSIS_COLUMNS, Results, SchemaError, load_results
 from analysis.optuna_plots import plot_optuna_cells
 from analysis.plots import (
@@ -53,7 +54,9 @@ def build_report(paths: Sequence[str | Path], out_dir: str | Path | None = None)
     for table in tables:
         table.write(table_dir)
     figures = _figures(results, tables, fig_dir)
-    text = _render(results, tables, figures, out)
+    claims, claims_table = claims_section(results, out)
+    claims_table.write(table_dir)
+    text = _render(results, tables, figures, out, claims)
     out.mkdir(parents=True, exist_ok=True)
     report = out / "report.md"
     report.write_text(text)
@@ -90,7 +93,7 @@ def _figures(results: Results, tables: list[Table], folder: Path) -> dict[str, l
 
 
 def _render(results: Results, tables: list[Table], figures: dict[str, list[Path]],
-            out: Path) -> str:
+            out: Path, claims: Sequence[str] = ()) -> str:
     cells = results.cells
     studies = ", ".join(sorted(set(cells.study)))
     lines = [f"# hpo-arena report: {studies}", ""]
@@ -104,6 +107,7 @@ def _render(results: Results, tables: list[Table], figures: dict[str, list[Path]
         lambda s: ",".join(map(str, sorted(s)))).unstack()
     lines += ["## Cells (seeds per problem × optimizer)", "",
               grid.fillna("").to_markdown(), ""]
+    lines += list(claims)
     lines += ["## Tables", ""]
     for table in tables:
         lines.append(table.markdown())

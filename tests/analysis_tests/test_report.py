@@ -13,12 +13,14 @@ def test_report_writes_tables_figures_and_provenance(study, tmp_path):  # noqa: 
     for title in ("Grid search vs random search", "Successive-halving savings",
                   "Evaluations per fidelity level", "Early stopping", "Pruning", "Samplers",
                   "Population-based training", "Parameter importance", "Overall",
-                  "Wilcoxon", "Critical difference", "Library versions", "abc123"):
+                  "Wilcoxon", "Critical difference", "Library versions", "abc123",
+                  "## Claims of the chapter, tested", "How a verdict is reached"):
         assert title in text
     figures = {p.name for p in (tmp_path / "figures").glob("*.png")}
     assert {"anytime_lc.png", "final_toy.png", "rank_over_budget.png", "pbt_lc_pbt.png",
             "critical_difference.png"} <= figures
     assert (tmp_path / "tables" / "samplers.csv").is_file()
+    assert (tmp_path / "tables" / "claims.md").is_file()  # the claims section, even empty
     assert "![critical_difference](figures/critical_difference.png)" in text
 
 

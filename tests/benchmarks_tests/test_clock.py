@@ -217,7 +217,8 @@ def test_a_stored_cell_is_reused_at_the_default_clock_and_refused_at_another(tmp
         (["clock=hours"], "`clock` must be one of units, seconds; got 'hours'."),
         (["clock=seconds"], "`clock=seconds` needs a problem that records each report's cost "
                             "in seconds; problem `branin` records none: use clock=units or "
-                            "one of lgbm_surrogate, lgbm_table, mlp_surrogate, mlp_table."),
+                            "one of lgbm_surrogate, lgbm_surrogate_w8, lgbm_table, "
+                            "mlp_surrogate, mlp_surrogate_w8, mlp_table."),
         (["budget.virtual_time=0"],
          "`budget.virtual_time` must be a positive number or null; got 0."),
         (["budget.virtual_time=inf"],
