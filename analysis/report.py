@@ -82,7 +82,7 @@ def _figures(results: Results, tables: list[Table], folder: Path) -> dict[str, l
         ("PBT hyperparameter schedules", lambda: plot_pbt_schedules(results, folder)),
         ("Critical difference", cd_figure),
         ("Optuna plots of one cell per problem (history, importances, parallel coordinates)",
-         lambda: plot_optuna_cells(results, folder)),
+         lambda: plot_optuna_cells(results, folder, _importances(tables))),
     ]:
         try:
             figures[title] = draw()
@@ -90,6 +90,17 @@ def _figures(results: Results, tables: list[Table], folder: Path) -> dict[str, l
             log.warning("figure %r failed", title, exc_info=True)
             figures[title] = []
     return figures
+
+
+def _importances(tables: list[Table]) -> dict[str, dict[str, float]]:
+    """Problem -> parameter -> fANOVA importance, from the importance table (reused by the
+    Optuna importance plots of the same cells).
+    """
+    table = next((t for t in tables if t.name == "importance"), None)
+    if table is None or table.empty:
+        return {}
+    return {problem: dict(zip(rows.param, rows["fANOVA"], strict=True))
+            for problem, rows in table.frame.groupby("problem", sort=True)}
 
 
 def _render(results: Results, tables: list[Table], figures: dict[str, list[Path]],

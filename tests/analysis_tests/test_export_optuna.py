@@ -93,3 +93,22 @@ def test_report_figures_from_exported_studies(study, tmp_path):
         f"optuna_{kind}_{problem}.png" for problem in ("branin", "learning_curve")
         for kind in ("optimization_history", "param_importances", "parallel_coordinate")}
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_importance_plot_draws_the_importances_it_is_given(study, tmp_path, monkeypatch):
+    import optuna.visualization.matplotlib as ovm
+
+    drawn = {}
+    real = ovm.plot_param_importances
+
+    def spy(study, evaluator=None, params=None, **kwargs):
+        drawn[study.study_name] = evaluator.evaluate(study, params)
+        return real(study, evaluator=evaluator, params=params, **kwargs)
+
+    monkeypatch.setattr(ovm, "plot_param_importances", spy)
+    given = {"branin": {"x1": 0.25, "x2": 0.75}}
+    paths = plot_optuna_cells(load_results(study), tmp_path, given)
+    assert (tmp_path / "optuna_param_importances_branin.png") in paths
+    branin = [v for k, v in drawn.items() if "branin" in k]
+    assert branin == [{"x2": 0.75, "x1": 0.25}]  # the table's values, largest first
+    assert any("learning_curve" in k for k in drawn)  # not given: Optuna's fANOVA
