@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.load import Results, SchemaError, cell_reports, load_results
@@ -35,7 +36,6 @@ class ExportError(ValueError):
 
 def cell_trials(reports: pd.DataFrame, meta: Mapping[str, Any]) -> list:
     """One cell's reports as Optuna FrozenTrials (in trial-number order)."""
-    import numpy as np
     import optuna
 
     space = search_space(meta)
@@ -71,6 +71,7 @@ def cell_trials(reports: pd.DataFrame, meta: Mapping[str, Any]) -> list:
             "cum_units": int(col["cum_units"][last]),
             "virtual_time": float(col["virtual_time"][last]),
             "wall_time": float(col["wall_time"][last]),
+            # pandas' sum, as before: the same float as the per-row code gave
             "optimizer_time": float(pd.Series(col["optimizer_time"][first:stop]).fillna(
                 0.0).sum()),
         }
