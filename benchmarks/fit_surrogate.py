@@ -103,25 +103,23 @@ def fit_spec(table_name: str) -> dict[str, Any]:
         "aliases": aliases,
         "int_columns": sorted(curves.int_columns & set(curves.columns)),
         "steps": curves.steps.tolist(),
-        "mean": center.tolist(),
-        "scale": scale.tolist(),
-        "basis": basis.tolist(),
         "train_ids": train_ids.tolist(),
         "grids": {c: _grid(stacked[:, :, j]) for j, c in enumerate(columns)},
         "bounds": {c: [float(stacked[:, :, j].min()), float(stacked[:, :, j].max())]
                    for j, c in enumerate(columns)},
-        "gp": {"x_train": x.tolist(), "alpha": gp.alpha_.tolist(),
-               "length_scale": np.atleast_1d(fitted.k1.k2.length_scale).tolist(),
-               "constant": float(fitted.k1.k1.constant_value),
-               "y_mean": np.atleast_1d(gp._y_train_mean).tolist(),
-               "y_std": np.atleast_1d(gp._y_train_std).tolist()},
+        "gp": {"constant": float(fitted.k1.k1.constant_value)},
         "fit": {"components": k, "variance_explained": round(float(explained[k - 1]), 6),
                 "kernel": KERNEL, "fitted_kernel": str(fitted),
                 "table_configs": len(curves.ids), "held_out": int((~train).sum())},
         "versions": {"scikit-learn": sklearn.__version__, "numpy": np.__version__},
-        # What loading needs of the table, so that it never reads the table's chunks.
-        "arrays": {"coords": table.coords[np.searchsorted(table.ids, train_ids)],
-                   **{f"pool/{c}": a for c, a in pool.items()}},
+        "arrays": {
+            "mean": center, "scale": scale, "basis": basis, "gp/x_train": x,
+            "gp/alpha": gp.alpha_, "gp/length_scale": np.atleast_1d(fitted.k1.k2.length_scale),
+            "gp/y_mean": np.atleast_1d(gp._y_train_mean),
+            "gp/y_std": np.atleast_1d(gp._y_train_std),
+            # What loading needs of the table, so that it never reads the table's chunks.
+            "coords": table.coords[np.searchsorted(table.ids, train_ids)],
+            **{f"pool/{c}": a for c, a in pool.items()}},
     }
     # The numpy posterior mean must be scikit-learn's (the file is what problems load).
     check = SurrogateModel(spec).predict_scores(x[:20])

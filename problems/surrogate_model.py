@@ -161,22 +161,21 @@ class SurrogateModel:
         self.columns: list[str] = spec["columns"]
         self.aliases: dict[str, str] = spec["aliases"]
         self.steps = np.asarray(spec["steps"], dtype=np.int64)
-        self.mean = np.asarray(spec["mean"], dtype=np.float64)
-        self.scale = np.asarray(spec["scale"], dtype=np.float64)
-        self.basis = np.asarray(spec["basis"], dtype=np.float64)
+        arrays = spec["arrays"]
+        self.mean = np.asarray(arrays["mean"], dtype=np.float64)
+        self.scale = np.asarray(arrays["scale"], dtype=np.float64)
+        self.basis = np.asarray(arrays["basis"], dtype=np.float64)
         self.train_ids = np.asarray(spec["train_ids"], dtype=np.int64)
         self.bounds = {c: tuple(b) for c, b in spec["bounds"].items()}
-        gp = spec["gp"]
-        self.x_train = np.asarray(gp["x_train"], dtype=np.float64)
-        self.length_scale = np.asarray(gp["length_scale"], dtype=np.float64)
-        self.constant = float(gp["constant"])
-        self.alpha = np.asarray(gp["alpha"], dtype=np.float64)
-        self.y_mean = np.asarray(gp["y_mean"], dtype=np.float64)
-        self.y_std = np.asarray(gp["y_std"], dtype=np.float64)
+        self.x_train = np.asarray(arrays["gp/x_train"], dtype=np.float64)
+        self.length_scale = np.asarray(arrays["gp/length_scale"], dtype=np.float64)
+        self.constant = float(spec["gp"]["constant"])
+        self.alpha = np.asarray(arrays["gp/alpha"], dtype=np.float64)
+        self.y_mean = np.asarray(arrays["gp/y_mean"], dtype=np.float64)
+        self.y_std = np.asarray(arrays["gp/y_std"], dtype=np.float64)
         self._scaled = self.x_train / self.length_scale
         self.seeds: list[int] = spec["seeds"]
         self.table_meta: dict[str, Any] = spec["table_meta"]
-        arrays = spec["arrays"]
         #: The training configurations' normalized coordinates (:func:`problems.table.encode`).
         self.coords = np.asarray(arrays["coords"], dtype=np.float64)
         #: Per column, the training configurations' per-seed curves (:func:`training_pool`).
