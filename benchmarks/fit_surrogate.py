@@ -1,6 +1,6 @@
 """Fit a surrogate on a recorded table: ``python -m benchmarks.fit_surrogate table=<name>``.
 
-Writes ``problems/surrogates/<name>.json.gz`` (or ``out=<file>``), the model a
+Writes ``problems/surrogates/<name>.model.gz`` (or ``out=<file>``), the model a
 ``SurrogateProblem`` loads (method: :mod:`problems.surrogate_model`). Deterministic: the
 same table and library versions give the same file byte for byte, so rerunning the command
 when a table has grown refits on all its non-held-out ids. Bad input is one sentence, exit
@@ -26,6 +26,8 @@ from problems.surrogate_model import (
     is_held_out,
     model_path,
     table_curves,
+    table_key_meta,
+    training_pool,
 )
 from problems.table import load_table
 
@@ -52,6 +54,9 @@ def fit_spec(table_name: str) -> dict[str, Any]:
     if train.sum() < 10:
         raise ValueError(f"table `{table_name}` has {int(train.sum())} configurations outside "
                          "the held-out blocks; a surrogate needs at least 10.")
+    if len(curves.seeds) < 2:
+        raise ValueError(f"table `{table_name}` has one seed: no seed-to-seed variation to "
+                         "draw residuals from.")
     columns: list[str] = []
     aliases: dict[str, str] = {}
     for name in curves.columns:
@@ -87,30 +92,34 @@ def fit_spec(table_name: str) -> dict[str, Any]:
         gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=0,
                                       random_state=0).fit(x, scores)
     fitted = gp.kernel_
+    train_ids = curves.ids[train]
+    pool = training_pool(curves, train_ids, columns)
     spec = {
         "format": FORMAT,
         "table": Path(table_name).name,
-        "table_space": table.meta["space"],
+        "table_meta": table_key_meta(table.meta),
+        "seeds": curves.seeds,
         "columns": columns,
         "aliases": aliases,
         "int_columns": sorted(curves.int_columns & set(curves.columns)),
         "steps": curves.steps.tolist(),
-        "mean": center.tolist(),
-        "scale": scale.tolist(),
-        "basis": basis.tolist(),
-        "train_ids": curves.ids[train].tolist(),
+        "train_ids": train_ids.tolist(),
         "grids": {c: _grid(stacked[:, :, j]) for j, c in enumerate(columns)},
         "bounds": {c: [float(stacked[:, :, j].min()), float(stacked[:, :, j].max())]
                    for j, c in enumerate(columns)},
-        "gp": {"x_train": x.tolist(), "alpha": gp.alpha_.tolist(),
-               "length_scale": np.atleast_1d(fitted.k1.k2.length_scale).tolist(),
-               "constant": float(fitted.k1.k1.constant_value),
-               "y_mean": np.atleast_1d(gp._y_train_mean).tolist(),
-               "y_std": np.atleast_1d(gp._y_train_std).tolist()},
+        "gp": {"constant": float(fitted.k1.k1.constant_value)},
         "fit": {"components": k, "variance_explained": round(float(explained[k - 1]), 6),
                 "kernel": KERNEL, "fitted_kernel": str(fitted),
                 "table_configs": len(curves.ids), "held_out": int((~train).sum())},
         "versions": {"scikit-learn": sklearn.__version__, "numpy": np.__version__},
+        "arrays": {
+            "mean": center, "scale": scale, "basis": basis, "gp/x_train": x,
+            "gp/alpha": gp.alpha_, "gp/length_scale": np.atleast_1d(fitted.k1.k2.length_scale),
+            "gp/y_mean": np.atleast_1d(gp._y_train_mean),
+            "gp/y_std": np.atleast_1d(gp._y_train_std),
+            # What loading needs of the table, so that it never reads the table's chunks.
+            "coords": table.coords[np.searchsorted(table.ids, train_ids)],
+            **{f"pool/{c}": a for c, a in pool.items()}},
     }
     # The numpy posterior mean must be scikit-learn's (the file is what problems load).
     check = SurrogateModel(spec).predict_scores(x[:20])
@@ -155,7 +164,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UserError(f"`table`: {err}") from None
         out = Path(args["out"]) if args.get("out") else model_path(Path(args["table"]).name)
         tick = time.process_time()
-        spec = fit_spec(args["table"])
+        try:
+            spec = fit_spec(args["table"])
+        except ValueError as err:  # a table a surrogate cannot be fitted on
+            raise UserError(str(err)) from None
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

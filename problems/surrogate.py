@@ -34,7 +34,6 @@ from __future__ import annotations
 import bisect
 import copy
 import functools
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -43,8 +42,16 @@ import numpy as np
 
 from problems.base import Fidelity, Problem, Trial, config_key, config_seed
 from problems.params import integer
-from problems.surrogate_model import SurrogateModel, features, model_path, table_curves
-from problems.table import encode, load_table
+from problems.space import SearchSpace
+from problems.surrogate_model import (
+    TABLE_KEYS,
+    SurrogateModel,
+    features,
+    model_path,
+    residual_pool,
+)
+from problems.table import Table, encode, load_table, table_folder
+from problems.table_format import chunk_ranges, read_meta
 
 __all__ = ["SurrogateProblem"]
 
@@ -52,40 +59,54 @@ _OWN_METRICS = ("seconds", "residual_id", "residual_seed")
 
 
 class _Fitted:
-    """A model with its table's residual pool (shared by every problem built on them)."""
+    """A model with its residual pool (shared by every problem built on them).
+
+    Everything a problem needs ships in the model file; of the table only ``table.json`` and
+    the chunk names are read, to check that the model was fitted on this table. The table
+    itself (:attr:`table`) is read only when asked for (tests, the faithfulness measures).
+    """
 
     def __init__(self, model_file: Path, table_name: str) -> None:
         self.model = SurrogateModel.read(model_file)
         spec = self.model.spec
-        table = load_table(table_name)
-        missing = sorted(set(self.model.train_ids.tolist()) - set(table.ids.tolist()))
-        if missing:
-            raise ValueError(
-                f"surrogate model {model_file.name} was fitted on table ids the table "
-                f"`{table_name}` lacks (e.g. {missing[0]}); refit it with "
-                "benchmarks.fit_surrogate."
-            )
-        if spec["table_space"] != table.meta["space"]:
-            raise ValueError(f"surrogate model {model_file.name} was fitted on another "
-                             f"search space than table `{table_name}`'s.")
-        self.table = table
-        curves = table_curves(table)
-        rows = np.searchsorted(curves.ids, self.model.train_ids)
-        stacked = np.stack([curves.data[c][rows] for c in self.model.columns], axis=2)
-        n_seeds = stacked.shape[1]
-        if n_seeds < 2:
-            raise ValueError(f"table `{table_name}` has one seed: no seed-to-seed variation "
-                             "to draw residuals from.")
-        # (train configs, seeds, columns, steps): each seed's deviation from its config's
-        # mean, scaled to a single seed's variance (module doc).
-        self.residuals = (stacked - stacked.mean(axis=1, keepdims=True)) * math.sqrt(
-            n_seeds / (n_seeds - 1))
-        self.seeds = curves.seeds
-        self.coords = table.coords[np.searchsorted(table.ids, self.model.train_ids)]
+        self.table_name = table_name
+        folder = table_folder(table_name)
+        self.meta = read_meta(folder)
+        _check_table(self.model, model_file.name, table_name, folder, self.meta)
+        self.space = SearchSpace.from_dict(self.meta["space"])
+        # (train configs, seeds, columns, steps): computed from the shipped per-seed curves
+        # exactly as from the table's (module doc).
+        self.residuals = residual_pool(self.model.pool, self.model.columns)
+        self.seeds = self.model.seeds
+        self.coords = self.model.coords
         self.low = np.array([self.model.bounds[c][0] for c in self.model.columns])[:, None]
         self.high = np.array([self.model.bounds[c][1] for c in self.model.columns])[:, None]
         self.int_columns = set(spec["int_columns"])
         self.grids = {c: g for c, g in spec.get("grids", {}).items() if g}
+
+    @functools.cached_property
+    def table(self) -> Table:
+        """The table the model was fitted on, read on first use (loading never needs it)."""
+        return load_table(self.table_name)
+
+
+def _check_table(model: SurrogateModel, model_name: str, table_name: str, folder: Path,
+                 meta: dict[str, Any]) -> None:
+    """Refuse a model fitted on another table, from ``table.json`` and the chunk names."""
+    refit = f"refit it with `python -m benchmarks.fit_surrogate table={table_name}`."
+    fitted_on = model.table_meta
+    for key in TABLE_KEYS:
+        if meta.get(key) != fitted_on.get(key):
+            raise ValueError(f"surrogate model {model_name} was fitted on a table whose "
+                             f"`{key}` differs from table `{table_name}`'s; {refit}")
+    recorded = np.zeros(len(model.train_ids), dtype=bool)
+    for start, stop, _ in chunk_ranges(folder):
+        recorded |= (model.train_ids >= start) & (model.train_ids < stop)
+    if not recorded.all():
+        raise ValueError(
+            f"surrogate model {model_name} was fitted on table ids the table "
+            f"`{table_name}` lacks (e.g. {int(model.train_ids[~recorded][0])}); {refit}"
+        )
 
 
 @functools.lru_cache(maxsize=4)
@@ -99,7 +120,7 @@ class SurrogateProblem(Problem):
     Args:
         table: the table the model was fitted on (a name under ``problems/tables/`` or a
             folder); its residual curves give the seed-to-seed variation.
-        model: a shipped model's name (``problems/surrogates/<model>.json.gz``) or a path;
+        model: a shipped model's name (``problems/surrogates/<model>.model.gz``) or a path;
             default: the table's name.
         neighbours: how many nearest training configurations a trial draws its residual
             curve from.
@@ -123,8 +144,8 @@ class SurrogateProblem(Problem):
         self.table_name = str(table)
         self.fitted = _fitted(path, self.table_name, path.stat().st_mtime)
         self.neighbours = min(int(neighbours), len(self.fitted.coords))
-        meta = self.fitted.table.meta
-        self.space = self.fitted.table.space
+        meta = self.fitted.meta
+        self.space = self.fitted.space
         self.direction = meta["direction"]
         steps = self.fitted.model.steps
         fid = meta["fidelity"]

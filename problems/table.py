@@ -47,7 +47,7 @@ from problems.base import Fidelity, Problem, Trial, config_key, config_seed
 from problems.space import Categorical, SearchSpace
 from problems.table_format import TABLES_DIR, chunk_ranges, read_meta
 
-__all__ = ["TableProblem", "load_table"]
+__all__ = ["TableProblem", "load_table", "table_folder"]
 
 _OWN_METRICS = ("table_id", "table_seed", "seconds")
 
@@ -156,6 +156,14 @@ def load_table(table: str | Path) -> Table:
     """The table named `table` (a folder under ``problems/tables/``) or at a path; cached
     per process (and reloaded when chunks were added since).
     """
+    folder = table_folder(table)
+    return _load(folder, tuple(p.name for _, _, p in chunk_ranges(folder)))
+
+
+def table_folder(table: str | Path) -> Path:
+    """The folder of table `table` (a name under ``problems/tables/`` or a path), read from
+    nowhere but the directory listing (ValueError naming the shipped tables if absent).
+    """
     folder = Path(table)
     if not folder.is_absolute() and len(folder.parts) == 1:
         folder = TABLES_DIR / folder
@@ -168,7 +176,7 @@ def load_table(table: str | Path) -> Table:
             f"{', '.join(shipped) or '(none)'}, or give the folder written by "
             "benchmarks.tabulate."
         )
-    return _load(folder, tuple(p.name for _, _, p in chunk_ranges(folder)))
+    return folder
 
 
 @functools.lru_cache(maxsize=4)

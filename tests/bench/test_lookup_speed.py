@@ -1,7 +1,8 @@
 """A cell of `asha` on `lgbm_table` / `lgbm_surrogate` against the same cell on real `lgbm`.
 
 Target (issues 13, 14): a cell of asha on the table or surrogate problem, **including**
-building the problem and loading the table and the fitted model (caches cleared first),
+building the problem and loading the table or the fitted model (which ships what the
+surrogate needs of its table: it reads only table.json) with caches cleared first,
 >= 100x faster than the same cell on real lgbm, at lgbm's default budget (5000 rounds) for
 both, measured in one run as a ratio. (ASHA on real lgbm at the lookup problems' own default
 of 30000 rounds would hold ~6x the paused Boosters it holds at 5000: that cell of the lookup

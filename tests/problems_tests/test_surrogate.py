@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -11,7 +12,15 @@ from benchmarks.fit_surrogate import fit_spec
 from benchmarks.fit_surrogate import main as fit
 from benchmarks.tabulate import main as tabulate
 from problems.surrogate import SurrogateProblem
-from problems.surrogate_model import SurrogateModel, features, is_held_out, table_curves
+from problems.surrogate_model import (
+    SurrogateModel,
+    features,
+    is_held_out,
+    model_path,
+    residual_pool,
+    table_curves,
+    training_pool,
+)
 
 # learning_curve recorded at iterations 3, 6, 9 for 40 configurations x seeds 0, 1, 2.
 TINY = ["problem=learning_curve", "problem.max_iterations=9", "problem.report_every=3"]
@@ -26,7 +35,7 @@ def folder(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def model(folder, tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "lc.json.gz"
+    path = tmp_path_factory.mktemp("model") / "lc.model.gz"
     assert fit([f"table={folder}", f"out={path}"]) == 0
     return path
 
@@ -114,9 +123,12 @@ def test_a_clone_continues_the_curve_and_a_changed_config_is_refused(problem):
         trial.clone({**CONFIG, "batch_size": 32})
 
 
-def test_fitting_is_deterministic_and_holds_out_one_block_in_four(folder, model):
-    spec = json.loads(gzip.decompress(model.read_bytes()))
-    assert fit_spec(str(folder))["gp"] == spec["gp"]
+def test_fitting_is_deterministic_and_holds_out_one_block_in_four(folder, model, tmp_path):
+    spec = SurrogateModel.read(model).spec
+    refit = fit_spec(str(folder))["arrays"]
+    assert all(np.array_equal(refit[name], array) for name, array in spec["arrays"].items())
+    assert fit([f"table={folder}", f"out={tmp_path / 'again.model.gz'}"]) == 0
+    assert (tmp_path / "again.model.gz").read_bytes() == model.read_bytes()
     assert spec["train_ids"] == list(range(40))  # ids < 75: no held-out block yet
     assert is_held_out(np.array([74, 75, 99, 100, 175])).tolist() == [
         False, True, True, False, True]
@@ -132,7 +144,7 @@ def test_bad_settings_are_one_sentence(folder, model, tmp_path):
 
 
 def test_fit_command_refuses_bad_input_writing_nothing(tmp_path, capsys):
-    out = tmp_path / "m.json.gz"
+    out = tmp_path / "m.model.gz"
     assert fit(["table=nope", f"out={out}"]) == 2
     assert "`table`: `table` 'nope' is not a recorded table" in capsys.readouterr().err
     assert fit(["tables=mlp"]) == 2
@@ -185,6 +197,61 @@ def test_a_model_fitted_on_ids_the_table_lacks_is_refused(model, tmp_path):
 def test_shipped_models_are_fitted_on_the_shipped_tables(name):
     problem = SurrogateProblem(name)
     ids = problem.fitted.table.ids
-    assert problem.fitted.model.train_ids.tolist() == ids[~is_held_out(ids)].tolist(), (
-        f"problems/surrogates/{name}.json.gz is not fitted on the shipped `{name}` table "
-        f"({len(ids)} ids); refit: python -m benchmarks.fit_surrogate table={name}")
+    stale = (f"problems/surrogates/{name}.model.gz is not fitted on the shipped `{name}` table "
+             f"({len(ids)} ids); refit: python -m benchmarks.fit_surrogate table={name}")
+    model = problem.fitted.model
+    assert model.train_ids.tolist() == ids[~is_held_out(ids)].tolist(), stale
+    # The shipped residual pool's source is the table's, bit for bit, in the table's dtypes.
+    curves = table_curves(problem.fitted.table)
+    pool = training_pool(curves, model.train_ids, model.columns)
+    for column in model.columns:
+        assert model.pool[column].dtype == pool[column].dtype, stale
+        assert np.array_equal(model.pool[column], pool[column]), stale
+    rows = np.searchsorted(curves.ids, model.train_ids)
+    recomputed = residual_pool({c: curves.data[c][rows] for c in model.columns}, model.columns)
+    assert np.array_equal(problem.fitted.residuals, recomputed), stale
+    table = problem.fitted.table
+    assert np.array_equal(model.coords, table.coords[np.searchsorted(table.ids, ids[
+        ~is_held_out(ids)])]), stale
+    assert model.seeds == curves.seeds, stale
+
+
+def test_building_a_problem_reads_no_table_chunk(folder, model, tmp_path):
+    fresh = shutil.copy(model, tmp_path / "fresh.model.gz")  # not in the per-process cache
+    problem = SurrogateProblem(str(folder), str(fresh))
+    problem.evaluate(CONFIG, seed=0)
+    assert "table" not in vars(problem.fitted)  # the cached property was never computed
+    assert problem.fitted.table.ids.tolist() == list(range(40))  # read when asked for
+
+
+@pytest.mark.parametrize(("key", "value"), [("seeds", [0, 1, 5]), ("data_hash", "0" * 64),
+                                            ("space", {})])
+def test_a_model_fitted_on_another_table_is_refused(folder, model, tmp_path, key, value):
+    changed = tmp_path / "changed"
+    shutil.copytree(folder, changed)
+    meta = json.loads((changed / "table.json").read_text())
+    (changed / "table.json").write_text(json.dumps({**meta, key: value}))
+    with pytest.raises(ValueError, match=(
+            rf"surrogate model lc.model.gz was fitted on a table whose `{key}` differs from "
+            rf"table `{changed}`'s; refit it with `python -m benchmarks.fit_surrogate")):
+        SurrogateProblem(str(changed), str(model))
+
+
+def test_a_model_of_an_older_format_is_refused(folder, tmp_path):
+    old = tmp_path / "old.model.gz"
+    old.write_bytes(gzip.compress(json.dumps({"format": 1}).encode(), mtime=0))
+    with pytest.raises(ValueError, match=r"surrogate model format 1 is not 2; refit it"):
+        SurrogateProblem(str(folder), str(old))
+
+
+def test_a_table_with_one_seed_is_refused_by_the_fit(tmp_path, capsys):
+    one = tmp_path / "one"
+    assert tabulate([*TINY, "configs=12", "seeds=[0]", f"out={one}"]) == 0
+    assert fit([f"table={one}", f"out={tmp_path / 'm.model.gz'}"]) == 2
+    assert f"table `{one}` has one seed: no seed-to-seed variation" in capsys.readouterr().err
+    assert not (tmp_path / "m.model.gz").exists()
+
+
+def test_shipped_model_names_resolve_to_model_files():
+    assert model_path("lgbm").name == "lgbm.model.gz"
+    assert model_path("lgbm").is_file()
