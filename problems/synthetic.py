@@ -132,18 +132,43 @@ class _CurveTrial(Trial):
 
     def __init__(self, problem: Problem, config: Mapping[str, Any], seed: int) -> None:
         super().__init__(problem, config, seed)
-        # One noise draw per iteration, in order; a clone continues the same stream.
-        self._rng = np.random.default_rng(config_seed(seed, config))
+        # One noise draw per iteration, in order; a clone continues the same stream. The
+        # draws are made ahead into an array (numpy fills an array draw by draw, so draw i
+        # is the same however the stream is cut), and the Generator is dropped once the
+        # array reaches the fidelity's maximum: a paused trial then holds one array, not a
+        # Generator, its bit generator and seed sequence (objects the garbage collector
+        # scans, spread over memory each report touches; ASHA keeps 10^4-10^5 paused).
+        self._rng: np.random.Generator | None = np.random.default_rng(
+            config_seed(seed, config))
+        self._draws = np.empty(0)
+        self._draw_until(min(self.problem.fidelity.max, _CURVE_DRAWS))
         self._noise = 0.0
+        self._on_config_change()
+
+    def _draw_until(self, n: int) -> None:
+        """Extend the draws to at least `n` (doubling: amortized O(1) a step)."""
+        top = self.problem.fidelity.max
+        more = min(max(n, 2 * len(self._draws)), top) - len(self._draws)
+        self._draws = np.concatenate((self._draws, self._rng.standard_normal(more)))
+        if len(self._draws) >= top:
+            self._rng = None
+
+    def _on_config_change(self) -> None:
+        self._base = self.problem.base(self.config)  # curve() without two lookups a step
 
     def _train(self, step: int) -> int:
-        draws = self._rng.standard_normal(step - self.step)
-        self._noise = self.problem.noise_std * float(draws[-1])
+        if step > len(self._draws):
+            self._draw_until(step)
+        self._noise = self.problem.noise_std * float(self._draws[step - 1])
         return step - self.step
 
     def _evaluate(self) -> tuple[float, Mapping[str, Any]]:
-        true = self.problem.curve(self.config, self.step)
+        true = self._base * (1 - math.exp(-self.step / self.problem.tau))  # = problem.curve
         return true + self._noise, {"true_value": true}
+
+
+#: Noise draws made when a learning-curve trial starts (all of them up to this many steps).
+_CURVE_DRAWS = 1024
 
 
 class LearningCurveProblem(Problem):
