@@ -69,6 +69,7 @@ class _Active:
     config_json: str
     target: int
     seconds: float = 0.0  # wall seconds this trial has trained, for the timeout
+    outcome: Report | BaseException | None = None  # of its pending event (one at a time)
 
 
 def run_cell(spec: CellSpec, on_report: Callable[[], None] | None = None) -> CellResult:
@@ -123,7 +124,7 @@ class _Loop:
         self.spec, self.problem, self.optimizer = spec, problem, optimizer
         self.on_report = on_report
         self.rows = Columns(spec)
-        # (time, (active, its next outcome)): earliest first, ties first in, first out
+        # jobs by the time of their next outcome: earliest first, ties first in, first out
         self.events = EventQueue()
         # nothing to measure when the optimizer never resumes or clones a trial
         budget = spec.paused_memory if optimizer.keeps_trials else None
@@ -179,9 +180,8 @@ class _Loop:
             if late is not None and self.events.first_time() > late:
                 self.stop_reason = "virtual_time"
                 break
-            t, (active, outcome) = self.events.pop()
-            self.clock = t
-            self._deliver(active, outcome)
+            self.clock, active = self.events.pop()
+            self._deliver(active, active.outcome)
             if budget.units is not None and self.cum_units >= budget.units:
                 self.stop_reason = "units"
                 break
@@ -280,7 +280,8 @@ class _Loop:
         if isinstance(outcome, Report):
             active.clock += outcome.units if self.unit_clock else float(
                 outcome.metrics["seconds"])
-        self.events.push(active.clock, (active, outcome))
+        active.outcome = outcome
+        self.events.push(active.clock, active)
 
     def _deliver(self, active: _Active, outcome: Report | BaseException | None) -> None:
         job = active.job
