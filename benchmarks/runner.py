@@ -12,8 +12,6 @@ nature).
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import json
 import math
 import time
@@ -24,6 +22,7 @@ from typing import Any
 from benchmarks import journal as journaling
 from benchmarks.building import build_optimizer, build_problem
 from benchmarks.cells import CellResult, CellSpec
+from benchmarks.event_queue import EventQueue
 from benchmarks.runner_parts import Columns, deadline, error_text, no_reports
 from benchmarks.trial_store import MIB, Recipe, Slot, TrialStore
 from optimizers.base import Decision, Job, JobKind, Optimizer, Status
@@ -70,6 +69,7 @@ class _Active:
     config_json: str
     target: int
     seconds: float = 0.0  # wall seconds this trial has trained, for the timeout
+    outcome: Report | BaseException | None = None  # of its pending event (one at a time)
 
 
 def run_cell(spec: CellSpec, on_report: Callable[[], None] | None = None) -> CellResult:
@@ -124,8 +124,8 @@ class _Loop:
         self.spec, self.problem, self.optimizer = spec, problem, optimizer
         self.on_report = on_report
         self.rows = Columns(spec)
-        self.events: list[tuple[float, int, _Active, Report | BaseException | None]] = []
-        self.sequence = itertools.count()
+        # jobs by the time of their next outcome: earliest first, ties first in, first out
+        self.events = EventQueue()
         # nothing to measure when the optimizer never resumes or clones a trial
         budget = spec.paused_memory if optimizer.keeps_trials else None
         # trials that may be resumed or cloned, within `paused_memory` MiB
@@ -177,12 +177,11 @@ class _Loop:
             if not self.events:
                 self.stop_reason = self.stop_reason or "optimizer done"
                 break
-            if late is not None and self.events[0][0] > late:
+            if late is not None and self.events.first_time() > late:
                 self.stop_reason = "virtual_time"
                 break
-            t, _, active, outcome = heapq.heappop(self.events)
-            self.clock = t
-            self._deliver(active, outcome)
+            self.clock, active = self.events.pop()
+            self._deliver(active, active.outcome)
             if budget.units is not None and self.cum_units >= budget.units:
                 self.stop_reason = "units"
                 break
@@ -281,7 +280,8 @@ class _Loop:
         if isinstance(outcome, Report):
             active.clock += outcome.units if self.unit_clock else float(
                 outcome.metrics["seconds"])
-        heapq.heappush(self.events, (active.clock, next(self.sequence), active, outcome))
+        active.outcome = outcome
+        self.events.push(active.clock, active)
 
     def _deliver(self, active: _Active, outcome: Report | BaseException | None) -> None:
         job = active.job

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import struct
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -28,6 +29,7 @@ __all__ = [
     "check_flag",
     "check_reduction_factor",
     "geometric_rungs",
+    "rank_key",
 ]
 
 
@@ -94,6 +96,10 @@ class OrderedRung:
     not yet promoted (a min-heap). The best candidate is due for promotion exactly when it
     is in the top, i.e. no worse than the top's worst entry; promotions always take that
     best candidate, so no other ever has to leave the heap.
+
+    An entry's key is one int ordered as (loss, trial) (see :func:`rank_key`): a heap of
+    tens of thousands of entries then compares ints, not (float, int) tuples, each of which
+    cost reading three objects scattered over memory.
     """
 
     __slots__ = ("_candidates", "_rest", "_top", "due", "eta", "size")
@@ -104,25 +110,23 @@ class OrderedRung:
         #: The best trial of the top ⌊n/η⌋ not promoted yet (finite loss), or None: kept
         #: current by :meth:`add` and :meth:`promote`, so asking costs an attribute read.
         self.due: int | None = None
-        self._top: list[tuple[float, int]] = []  # (-loss, -trial): the worst on top
-        self._rest: list[tuple[float, int]] = []  # (loss, trial): the best first
-        self._candidates: list[tuple[float, int]] = []
+        self._top: list[int] = []  # negated keys: the worst on top
+        self._rest: list[int] = []  # keys: the best first
+        self._candidates: list[int] = []
 
     def add(self, trial: int, loss: float) -> None:
         """Enter a result (each trial at most once per rung)."""
         if loss != loss:  # NaN ranks as +inf
             loss = math.inf
-        key = (loss, trial)
+        key = rank_key(loss, trial)
         top, rest, push = self._top, self._rest, heapq.heappush
-        if top and (-loss, -trial) > top[0]:  # better than the top's worst: swap them
-            worst = heapq.heapreplace(top, (-loss, -trial))
-            push(rest, (-worst[0], -worst[1]))
+        if top and -key > top[0]:  # better than the top's worst: swap them
+            push(rest, -heapq.heapreplace(top, -key))
         else:
             push(rest, key)
         self.size += 1
         if len(top) < self.size // self.eta:  # ⌊n/η⌋ grows by at most one per entry
-            best = heapq.heappop(rest)
-            push(top, (-best[0], -best[1]))
+            push(top, -heapq.heappop(rest))
         candidates = self._candidates
         if -math.inf < loss < math.inf:  # failed trials are never promoted
             push(candidates, key)
@@ -130,18 +134,33 @@ class OrderedRung:
             return
         # Due: the best candidate, if it is no worse than the top's worst entry.
         best = candidates[0]
-        self.due = best[1] if top and (-best[0], -best[1]) >= top[0] else None
+        self.due = best & _TRIAL_BITS if top and -best >= top[0] else None
 
     def promote(self) -> int:
         """Mark the trial :attr:`due` names as promoted; return it."""
         candidates, top = self._candidates, self._top
-        trial = heapq.heappop(candidates)[1]
+        trial = heapq.heappop(candidates) & _TRIAL_BITS
         if candidates:
             best = candidates[0]
-            self.due = best[1] if (-best[0], -best[1]) >= top[0] else None
+            self.due = best & _TRIAL_BITS if -best >= top[0] else None
         else:
             self.due = None
         return trial
+
+
+_TRIAL_BITS = (1 << 64) - 1
+_MAGNITUDE = (1 << 63) - 1
+_float_bytes = struct.Struct("<d").pack
+_int64 = struct.Struct("<q").unpack
+
+
+def rank_key(loss: float, trial: int) -> int:
+    """One int ordered as ``(loss, trial)`` for a loss that is not NaN and a trial id in
+    [0, 2^64): the loss's IEEE-754 bits as a signed magnitude (so -0.0 ties with 0.0, as the
+    floats compare), shifted above the trial id. The trial is ``key & (2**64 - 1)``.
+    """
+    (bits,) = _int64(_float_bytes(loss))
+    return ((bits if bits >= 0 else -(bits & _MAGNITUDE)) << 64) | trial
 
 
 class SyncBracket:

@@ -132,18 +132,67 @@ class _CurveTrial(Trial):
 
     def __init__(self, problem: Problem, config: Mapping[str, Any], seed: int) -> None:
         super().__init__(problem, config, seed)
-        # One noise draw per iteration, in order; a clone continues the same stream.
-        self._rng = np.random.default_rng(config_seed(seed, config))
+        # One noise draw per iteration, in order; a clone continues the same stream. The
+        # draws are made ahead (numpy fills an array draw by draw, so draw i is the same
+        # however the stream is cut) into the problem's slab, and the Generator is dropped
+        # once they reach the fidelity's maximum: a paused trial then holds a view, not a
+        # Generator, its bit generator and seed sequence (objects the garbage collector
+        # scans, spread over memory each report touches; ASHA keeps 10^4-10^5 paused).
+        top = self.problem.fidelity.max
+        rng = np.random.default_rng(config_seed(seed, config))
+        self._draws = self.problem.slab.draw(rng, min(top, _CURVE_DRAWS))
+        self._rng = rng if len(self._draws) < top else None
         self._noise = 0.0
+        self._on_config_change()
+
+    def _draw_until(self, n: int) -> None:
+        """Extend the draws to at least `n` steps (doubling: amortized O(1) a step)."""
+        more = min(max(n, 2 * len(self._draws)), self.problem.fidelity.max) - len(self._draws)
+        self._draws = np.concatenate((self._draws, self._rng.standard_normal(more)))
+        if len(self._draws) >= self.problem.fidelity.max:
+            self._rng = None
+
+    def _on_config_change(self) -> None:
+        self._base = self.problem.base(self.config)  # curve() without two lookups a step
 
     def _train(self, step: int) -> int:
-        draws = self._rng.standard_normal(step - self.step)
-        self._noise = self.problem.noise_std * float(draws[-1])
+        if step > len(self._draws):
+            self._draw_until(step)
+        self._noise = self.problem.noise_std * float(self._draws[step - 1])
         return step - self.step
 
     def _evaluate(self) -> tuple[float, Mapping[str, Any]]:
-        true = self.problem.curve(self.config, self.step)
+        true = self._base * (1 - math.exp(-self.step / self.problem.tau))  # = problem.curve
         return true + self._noise, {"true_value": true}
+
+
+#: Noise draws made when a learning-curve trial starts (all of them up to this many steps).
+_CURVE_DRAWS = 1024
+
+
+class _DrawSlab:
+    """Trials' noise draws side by side in shared blocks of 2^16 floats.
+
+    A trial holds a view into a block instead of an array of its own: no malloc'ed chunk
+    per trial between the short-lived ones of the runner, whose freed holes would then
+    never merge (glibc's ``mallinfo2``, which the trial store reads twice a report, walks
+    every free chunk). A block lives while a trial's view of it does.
+    """
+
+    __slots__ = ("block", "used")
+    SIZE = 1 << 16
+
+    def __init__(self) -> None:
+        self.block = np.empty(0)
+        self.used = 0
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """The next `n` standard normal draws of `rng`, in a view of the current block."""
+        if self.used + n > len(self.block):
+            self.block, self.used = np.empty(max(n, self.SIZE)), 0
+        view = self.block[self.used : self.used + n]
+        self.used += n
+        return rng.standard_normal(out=view)
 
 
 class LearningCurveProblem(Problem):
@@ -176,6 +225,7 @@ class LearningCurveProblem(Problem):
         self.direction = "maximize"
         self.fidelity = Fidelity("iteration", min_iterations, max_iterations, report_every)
         self.optimum = 1.0 - math.exp(-max_iterations / self.tau)
+        self.slab = _DrawSlab()  # where trials keep their noise draws
 
     def base(self, config: Mapping[str, Any]) -> float:
         """The configuration's asymptotic score (the chapter's distance-to-(0.1, 32))."""

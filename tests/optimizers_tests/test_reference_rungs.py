@@ -83,9 +83,10 @@ def test_rows_identical_to_the_rank_based_reference(name, workers):
 
 @pytest.mark.parametrize("eta", [2, 3, 4])
 def test_ordered_rung_names_the_rank_based_choice_after_every_change(eta):
-    # Losses from a small set with ±inf and NaN: ties, failures and entries ahead of all.
+    # Losses from a small set with ±0, a subnormal, ±inf and NaN: ties (-0.0 == 0.0),
+    # failures and entries ahead of all.
     rng = np.random.default_rng(eta)
-    values = [0.1, 0.2, 0.3, 0.5, -1.0, math.inf, -math.inf, math.nan]
+    values = [0.1, 0.2, 0.3, 0.5, -1.0, 0.0, -0.0, 5e-324, math.inf, -math.inf, math.nan]
     rung, entries, promoted = OrderedRung(eta), {}, set()
     for trial in rng.permutation(400):
         loss = values[int(rng.integers(len(values)))]
