@@ -186,6 +186,11 @@ class _DrawSlab:
         self.block = np.empty(0)
         self.used = 0
 
+    def __reduce__(self) -> tuple[type, tuple]:
+        # A copy of the problem (a Ray task's, a process pool's) starts its own block: Ray
+        # hands arrays out of its object store read-only, and `out=` cannot fill those.
+        return _DrawSlab, ()
+
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """The next `n` standard normal draws of `rng`, in a view of the current block."""
         if self.used + n > len(self.block):
