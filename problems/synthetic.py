@@ -162,7 +162,7 @@ class _CurveTrial(Trial):
         return step - self.step
 
     def _evaluate(self) -> tuple[float, Mapping[str, Any]]:
-        true = self._base * (1 - math.exp(-self.step / self.problem.tau))  # = problem.curve
+        true = self._base * self.problem.growth(self.step)  # problem.curve, base cached
         return true + self._noise, {"true_value": true}
 
 
@@ -238,9 +238,13 @@ class LearningCurveProblem(Problem):
         bs_score = 1 - abs(config["batch_size"] - 32) / 64
         return (lr_score + bs_score) / 2
 
+    def growth(self, t: int) -> float:
+        """The share of its asymptotic score a configuration reaches at iteration t."""
+        return 1 - math.exp(-t / self.tau)
+
     def curve(self, config: Mapping[str, Any], t: int) -> float:
         """Noise-free value at iteration t."""
-        return self.base(config) * (1 - math.exp(-t / self.tau))
+        return self.base(config) * self.growth(t)
 
     def trial(self, config: Mapping[str, Any], seed: int) -> Trial:
         """A fresh trial at iteration 0."""
