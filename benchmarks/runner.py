@@ -23,7 +23,7 @@ from benchmarks import journal as journaling
 from benchmarks.building import build_optimizer, build_problem
 from benchmarks.cells import CellResult, CellSpec
 from benchmarks.event_queue import EventQueue
-from benchmarks.runner_parts import Columns, deadline, error_text, no_reports
+from benchmarks.runner_parts import Columns, deadline, error_text, fewer_collections, no_reports
 from benchmarks.trial_store import MIB, Recipe, Slot, TrialStore
 from optimizers.base import Decision, Job, JobKind, Optimizer, Status
 from optimizers.budget import Budget
@@ -103,7 +103,8 @@ def run_problem(spec: CellSpec, problem: Problem,
             journal = journaling.open_journal(spec, optimizer.drives_own_loop)
         loop = _Loop(spec, problem, optimizer, on_report, journal)
         try:
-            return loop.run()
+            with fewer_collections():
+                return loop.run()
         finally:
             loop.store.close()  # deletes saved trial states
     finally:

@@ -102,11 +102,12 @@ class OrderedRung:
     cost reading three objects scattered over memory.
     """
 
-    __slots__ = ("_candidates", "_rest", "_top", "due", "eta", "size")
+    __slots__ = ("_candidates", "_rest", "_top", "due", "eta", "n_promoted", "size")
 
     def __init__(self, eta: int) -> None:
         self.eta = eta
-        self.size = 0
+        self.size = 0  # entries
+        self.n_promoted = 0
         #: The best trial of the top ⌊n/η⌋ not promoted yet (finite loss), or None: kept
         #: current by :meth:`add` and :meth:`promote`, so asking costs an attribute read.
         self.due: int | None = None
@@ -118,28 +119,37 @@ class OrderedRung:
         """Enter a result (each trial at most once per rung)."""
         if loss != loss:  # NaN ranks as +inf
             loss = math.inf
-        key = rank_key(loss, trial)
-        top, rest, push = self._top, self._rest, heapq.heappush
-        if top and -key > top[0]:  # better than the top's worst: swap them
-            push(rest, -heapq.heapreplace(top, -key))
-        else:
-            push(rest, key)
+        (bits,) = _int64(_float_bytes(loss))  # rank_key, inlined: one call less a result
+        key = ((bits if bits >= 0 else -(bits & _MAGNITUDE)) << 64) | trial
+        top = self._top
         self.size += 1
-        if len(top) < self.size // self.eta:  # ⌊n/η⌋ grows by at most one per entry
-            push(top, -heapq.heappop(rest))
+        grow = len(top) < self.size // self.eta  # ⌊n/η⌋ grows by at most one per entry
+        if top and -key > top[0]:  # better than the top's worst, so than all the rest
+            if grow:
+                heapq.heappush(top, -key)
+            else:
+                heapq.heappush(self._rest, -heapq.heapreplace(top, -key))
+        elif grow:  # the top takes the best of the rest and the new entry
+            heapq.heappush(top, -heapq.heappushpop(self._rest, key))
+        else:
+            heapq.heappush(self._rest, key)
         candidates = self._candidates
         if -math.inf < loss < math.inf:  # failed trials are never promoted
-            push(candidates, key)
+            heapq.heappush(candidates, key)
         elif not candidates:
             return
         # Due: the best candidate, if it is no worse than the top's worst entry.
         best = candidates[0]
         self.due = best & _TRIAL_BITS if top and -best >= top[0] else None
 
+    def __len__(self) -> int:
+        return self.size
+
     def promote(self) -> int:
         """Mark the trial :attr:`due` names as promoted; return it."""
         candidates, top = self._candidates, self._top
         trial = heapq.heappop(candidates) & _TRIAL_BITS
+        self.n_promoted += 1
         if candidates:
             best = candidates[0]
             self.due = best & _TRIAL_BITS if -best >= top[0] else None

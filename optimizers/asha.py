@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -75,46 +76,43 @@ class ASHAOptimizer(Optimizer):
         self.resume = check_flag("resume", resume)
         self.keeps_trials = self.resume  # restarts never resume: no state to keep
         self.rung_steps = geometric_rungs(low, high, self.eta)
-        # rungs[k]: trial id -> loss at rung k; promoted[k]: ids sent to rung k+1. Configs
-        # are kept once per trial, not per rung entry: fewer objects for the garbage
-        # collector to scan in long cells (a dict of ints to floats is not tracked).
-        self.rungs: list[dict[int, float]] = [{} for _ in self.rung_steps]
-        self.configs: dict[int, tuple[tuple[str, Any], ...]] = {}  # items: untracked too
-        self.promoted: list[set[int]] = [set() for _ in self.rung_steps]
-        # The same rungs in rank order, so a decision never re-sorts a rung.
-        self._ordered = [OrderedRung(self.eta) for _ in self.rung_steps]
+        # Each rung in rank order (see OrderedRung), so a decision never re-sorts a rung.
+        # Nothing else is kept per rung entry: in long cells every object held per trial
+        # is memory each decision and each garbage collection walks.
+        self.rungs = [OrderedRung(self.eta) for _ in self.rung_steps]
+        # The rungs that can promote (all but the top), highest first, with the next step.
+        self._promoting = [(rung, k + 1, self.rung_steps[k + 1])
+                           for k, rung in reversed(list(enumerate(self.rungs[:-1])))]
+        self.configs: dict[int, Mapping[str, Any]] = {}  # trial id -> its configuration
         self._running: dict[int, int] = {}  # trial id -> the rung its job aims at
         self._n_started = 0
         self._rng = np.random.default_rng(seed)
 
     def ask(self) -> Job | None:
         """Promote a configuration if one is due, else start a new one at the lowest rung."""
-        for k in range(len(self.rung_steps) - 2, -1, -1):
-            if self._ordered[k].due is not None:
-                earlier = self._ordered[k].promote()
-                self.promoted[k].add(earlier)
-                config = dict(self.configs[earlier])
-                target = self.rung_steps[k + 1]
+        for rung, k, target in self._promoting:
+            if rung.due is not None:
+                earlier = rung.promote()
+                config = self.configs[earlier]
                 if self.resume:
-                    job = Job(JobKind.RESUME, earlier, config, target)
+                    job = Job(JobKind.RESUME, earlier, dict(config), target)
                 else:
-                    job = Job(JobKind.NEW, self.new_trial_id(), config, target, parent=earlier)
-                    self.configs[job.trial] = self.configs[earlier]
-                self._running[job.trial] = k + 1
+                    job = Job(JobKind.NEW, self.new_trial_id(), dict(config), target,
+                              parent=earlier)
+                    self.configs[job.trial] = config
+                self._running[job.trial] = k
                 return job
         if self.n_configs is not None and self._n_started >= self.n_configs:
             return None
         self._n_started += 1
-        job = Job(JobKind.NEW, self.new_trial_id(), self.space.sample(self._rng),
-                  self.rung_steps[0])
+        config = self.space.sample(self._rng)
+        job = Job(JobKind.NEW, self.new_trial_id(), config, self.rung_steps[0])
         self._running[job.trial] = 0
-        self.configs[job.trial] = tuple(job.config.items())
+        self.configs[job.trial] = dict(config)  # the job's own may be changed by its user
         return job
 
     def tell(self, trial: int, status: Status, value: float, step: int) -> None:
         """Enter the trial in the rung its job was aiming at."""
         del step
-        k = self._running.pop(trial)
         loss = math.inf if status is Status.FAILED else self.loss(value)
-        self.rungs[k][trial] = loss
-        self._ordered[k].add(trial, loss)
+        self.rungs[self._running.pop(trial)].add(trial, loss)

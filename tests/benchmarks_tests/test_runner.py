@@ -1,9 +1,11 @@
+import gc
 import math
 
 import pandas as pd
 import pytest
 
-from benchmarks.runner import _Loop, run_cell
+from benchmarks.runner import _Loop, run_cell, run_problem
+from benchmarks.runner_parts import YOUNG_THRESHOLD
 from optimizers.base import Decision, Job, JobKind, Status
 from problems.synthetic import LearningCurveProblem
 from tests.kits.cells import ScriptedOptimizer, cell_spec
@@ -173,3 +175,26 @@ def test_a_clone_the_problem_refuses_is_a_failed_trial():
     assert "hidden_size" in failed.error.iloc[0]
     assert rows[rows.trial == 2].status.tolist() == ["completed"]
     assert ("tell", 1, Status.FAILED, 0) in opt.calls
+
+
+
+def test_a_cell_collects_young_objects_less_often_then_restores_the_thresholds(monkeypatch):
+    from optimizers.random_search import RandomSearchOptimizer
+
+    seen = []
+    growth = LearningCurveProblem.growth
+    monkeypatch.setattr(LearningCurveProblem, "growth",
+                        lambda self, t: seen.append(gc.get_threshold()) or growth(self, t))
+    before = gc.get_threshold()
+    result = run_problem(spec({}, RANDOM, units=5), LearningCurveProblem())
+    assert len(result.columns["trial"]) == 5
+    assert set(seen) == {(max(before[0], YOUNG_THRESHOLD), *before[1:])}
+    assert gc.get_threshold() == before
+
+    def broken(*args):
+        raise RuntimeError("an optimizer's bug")
+
+    monkeypatch.setattr(RandomSearchOptimizer, "tell", broken)
+    with pytest.raises(RuntimeError, match="optimizer's bug"):
+        run_problem(spec({}, RANDOM, units=200), LearningCurveProblem())
+    assert gc.get_threshold() == before

@@ -32,11 +32,20 @@ def rank(entries: dict[int, tuple[float, Any]]) -> list[int]:
 
 
 class ReferenceASHA(ASHAOptimizer):
-    """ASHA ranking every rung on every ask."""
+    """ASHA ranking every rung on every ask (its rungs as dicts: trial id -> loss)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rung_losses: list[dict[int, float]] = [{} for _ in self.rung_steps]
+        self.promoted: list[set[int]] = [set() for _ in self.rung_steps]
+
+    def tell(self, trial: int, status: Status, value: float, step: int) -> None:
+        k = self._running.pop(trial)
+        self.rung_losses[k][trial] = math.inf if status is Status.FAILED else self.loss(value)
 
     def ask(self) -> Job | None:
         for k in range(len(self.rung_steps) - 2, -1, -1):
-            rung = self.rungs[k]
+            rung = self.rung_losses[k]
             entries = {t: (loss, dict(self.configs[t])) for t, loss in rung.items()}
             top = rank(entries)[: len(rung) // self.eta]
             ready = [t for t in top if t not in self.promoted[k] and math.isfinite(rung[t])]
@@ -58,7 +67,7 @@ class ReferenceASHA(ASHAOptimizer):
         job = Job(JobKind.NEW, self.new_trial_id(), self.space.sample(self._rng),
                   self.rung_steps[0])
         self._running[job.trial] = 0
-        self.configs[job.trial] = tuple(job.config.items())
+        self.configs[job.trial] = dict(job.config)
         return job
 
 

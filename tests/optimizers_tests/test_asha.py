@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -17,20 +19,30 @@ def make(seed=0, **params):
 
 
 def checked_ask(opt):
-    """Wrap `opt.ask` to check that every promotion comes from its rung's top 1/eta."""
-    ask = opt.ask
+    """Wrap `opt.ask` to check that every promotion comes from its rung's top 1/eta (the
+    rungs' contents recorded from `opt.tell`, where each job reports to the rung it aims at).
+    """
+    ask, tell = opt.ask, opt.tell
+    losses = [{} for _ in opt.rung_steps]  # per rung: trial id -> loss
+    aims = {}  # trial id -> the rung its running job aims at
 
-    def wrapped():
-        before = [dict(rung) for rung in opt.rungs]
+    def wrapped_ask():
         job = ask()
-        if job is not None and job.target > opt.rung_steps[0]:
-            k = opt.rung_steps.index(job.target) - 1
-            earlier = job.trial if job.kind is JobKind.RESUME else job.parent
-            ranked = sorted(before[k], key=lambda t: (before[k][t], t))
-            assert earlier in ranked[: len(ranked) // opt.eta]
+        if job is not None:
+            aims[job.trial] = opt.rung_steps.index(job.target)
+            if job.target > opt.rung_steps[0]:
+                k = aims[job.trial] - 1
+                earlier = job.trial if job.kind is JobKind.RESUME else job.parent
+                ranked = sorted(losses[k], key=lambda t: (losses[k][t], t))
+                assert earlier in ranked[: len(ranked) // opt.eta]
         return job
 
-    opt.ask = wrapped
+    def wrapped_tell(trial, status, value, step):
+        loss = math.inf if status is Status.FAILED else opt.loss(value)
+        losses[aims.pop(trial)][trial] = loss
+        tell(trial, status, value, step)
+
+    opt.ask, opt.tell = wrapped_ask, wrapped_tell
     return opt
 
 
@@ -61,7 +73,7 @@ def test_promotes_only_from_the_top_third_of_a_rung(resume):
     jobs = drive(opt, lambda job: completed(job, float(rng.random())), rng, n_workers=5,
                  max_events=2000)
     promotions = [j for j in jobs if j.target > 1]
-    assert len(promotions) == sum(len(p) for p in opt.promoted) > 20
+    assert len(promotions) == sum(rung.n_promoted for rung in opt.rungs) > 20
     assert {j.kind for j in promotions} == {JobKind.RESUME if resume else JobKind.NEW}
     assert all((j.parent is None) is resume for j in promotions)
     assert sum(j.target == 1 for j in jobs) == 60
@@ -74,7 +86,7 @@ def test_results_best_first_promote_exactly_one_eta_of_each_rung():
     # Each result worse than all before it: the top 1/eta never changes membership.
     jobs = drive(opt, lambda job: completed(job, -job.trial - 100 * job.target), rng,
                  n_workers=1, max_events=1000)
-    assert [len(p) for p in opt.promoted] == [27, 9, 3, 1, 0]
+    assert [rung.n_promoted for rung in opt.rungs] == [27, 9, 3, 1, 0]
     assert [len(r) for r in opt.rungs] == [81, 27, 9, 3, 1]
     assert len(jobs) == 81 + 27 + 9 + 3 + 1
 
