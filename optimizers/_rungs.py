@@ -119,8 +119,7 @@ class OrderedRung:
         """Enter a result (each trial at most once per rung)."""
         if loss != loss:  # NaN ranks as +inf
             loss = math.inf
-        (bits,) = _int64(_float_bytes(loss))  # rank_key, inlined: one call less a result
-        key = ((bits if bits >= 0 else -(bits & _MAGNITUDE)) << 64) | trial
+        key = rank_key(loss, trial)
         top = self._top
         self.size += 1
         grow = len(top) < self.size // self.eta  # ⌊n/η⌋ grows by at most one per entry

@@ -7,6 +7,7 @@ import pytest
 from benchmarks.runner import _Loop, run_cell, run_problem
 from benchmarks.runner_parts import YOUNG_THRESHOLD
 from optimizers.base import Decision, Job, JobKind, Status
+from optimizers.random_search import RandomSearchOptimizer
 from problems.synthetic import LearningCurveProblem
 from tests.kits.cells import ScriptedOptimizer, cell_spec
 from tests.kits.cells import new_job as new
@@ -177,10 +178,7 @@ def test_a_clone_the_problem_refuses_is_a_failed_trial():
     assert ("tell", 1, Status.FAILED, 0) in opt.calls
 
 
-
 def test_a_cell_collects_young_objects_less_often_then_restores_the_thresholds(monkeypatch):
-    from optimizers.random_search import RandomSearchOptimizer
-
     seen = []
     growth = LearningCurveProblem.growth
     monkeypatch.setattr(LearningCurveProblem, "growth",
